@@ -1,0 +1,63 @@
+"""``flexledger network up | down | status [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from flexledger.commands import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("network", help="start, stop and inspect the local Fabric network")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    up = actions.add_parser("up", help="start every node (idempotent)")
+    up.add_argument("--oracle-fault", metavar="ORG", help="start ORG's chaincode server with a perturbed oracle")
+    up.set_defaults(func=_up)
+    down = actions.add_parser("down", help="stop every process the network started and remove its state")
+    down.add_argument("--keep-state", action="store_true", help="keep ledgers and identities for a later 'up'")
+    down.set_defaults(func=_down)
+    status = actions.add_parser("status", help="nodes, health, heights and the chaincode definition")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=_status)
+
+
+def _network():
+    from network.manager import Network
+
+    return Network()
+
+
+def _up(args: argparse.Namespace) -> int:
+    from network.binaries import BinariesMissing
+    from network.processes import PortTaken, StartFailed
+
+    net = _network()
+    try:
+        state = net.up(oracle_fault=args.oracle_fault)
+    except (BinariesMissing, PortTaken, StartFailed, RuntimeError, KeyError) as exc:
+        raise UserError(str(exc).strip("'\"")) from exc
+    print(f"[network] up in {state.get('up_seconds', 0)} s; state and logs in {net.layout.home}")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    stopped = _network().down(keep_state=args.keep_state)
+    print(f"[network] stopped {len(stopped)} processes" + (f": {', '.join(stopped)}" if stopped else ""))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    status = _network().status()
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return 0
+    for n in status["nodes"]:
+        mark = "ok " if n["healthy"] else "DOWN"
+        height = f" height={n['height']}" if n["height"] is not None else ""
+        print(f"{mark} {n['org']:<8} {n['kind']:<9} {n['address']:<16} pid={n['pid']}{height}")
+    cc = status["chaincode"]
+    approvals = ", ".join(f"{org}={'yes' if ok else 'no'}" for org, ok in cc["approvals"].items())
+    print(f"chaincode {cc['name']} version={cc['version']} sequence={cc['sequence']} approvals: {approvals}")
+    return 0 if all(n["healthy"] for n in status["nodes"]) else 1

@@ -1,0 +1,287 @@
+"""``network up | down | status``: the whole local network with one command.
+
+``up`` is idempotent: on a running network it only reports; where processes died it restarts
+them from the state on disk; on a fresh state it bootstraps everything (CAs, identities,
+configs, orderers, peers, channel, chaincode lifecycle, chaincode servers, governance).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from network import channel, configs, lifecycle, pki, processes
+from network.binaries import FABRIC_CA_TOOLS, FABRIC_TOOLS, locate
+from network.health import https_ok
+from network.layout import Layout
+from network.pki import Enrolled
+from network.processes import ProcessSpec
+from network.profiles import write_profiles
+from network.topology import Org, Topology, default_topology
+
+Progress = Callable[[str], None]
+
+
+def _print(msg: str) -> None:
+    print(f"[network] {msg}", flush=True)
+
+
+@dataclass
+class Network:
+    """A local network described by a topology and living in a layout (state folder)."""
+
+    topo: Topology = field(default_factory=default_topology)
+    layout: Layout = field(default_factory=Layout.default)
+    progress: Progress = _print
+
+    # ---- state file -------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.layout.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _save_state(self, **updates: Any) -> None:
+        state = {**self.state(), **updates}
+        self.layout.home.mkdir(parents=True, exist_ok=True)
+        self.layout.state_file.write_text(json.dumps(state, indent=2, sort_keys=True))
+
+    # ---- process specs ------------------------------------------------------------------
+    def _enrolled(self, org: Org, node: str) -> Enrolled:
+        base = self.layout.node_dir(org.name, node)
+        return Enrolled(base / "msp", base / "tls")
+
+    def orderer_spec(self, org: Org) -> ProcessSpec:
+        node = self.layout.node_dir(org.name, "orderer0")
+        configs.write_yaml(node / "orderer.yaml",
+                           configs.orderer_config(self.layout, self.topo, org, self._enrolled(org, "orderer0")))
+        return ProcessSpec(f"{org.name}-orderer", [str(locate("orderer"))], {"FABRIC_CFG_PATH": str(node)}, node,
+                           (org.orderer_port, org.orderer_admin_port, org.orderer_ops_port))  # fmt: skip
+
+    def peer_spec(self, org: Org) -> ProcessSpec:
+        node = self.layout.node_dir(org.name, "peer0")
+        peer = self._enrolled(org, "peer0")
+        configs.write_yaml(node / "core.yaml", configs.peer_core(self.layout, self.topo, org, peer))
+        env = {
+            "FABRIC_CFG_PATH": str(node),
+            "FLEXLEDGER_CHAINCODE_ADDRESS": f"{self.topo.host}:{org.chaincode_port}",
+            "FLEXLEDGER_CHAINCODE_ROOT_CERT": str(self.layout.ca_cert(org.name)),
+            "FLEXLEDGER_PEER_TLS_CERT": str(peer.tls_cert),
+            "FLEXLEDGER_PEER_TLS_KEY": str(peer.tls_key),
+        }
+        return ProcessSpec(f"{org.name}-peer", [str(locate("peer")), "node", "start"], env, node,
+                           (org.peer_port, org.peer_chaincode_port, org.peer_ops_port))  # fmt: skip
+
+    def chaincode_spec(self, org: Org, package_id: str, oracle_fault: bool) -> ProcessSpec:
+        tls = self._enrolled(org, "chaincode")
+        env = {
+            "CHAINCODE_ID": package_id,
+            "CHAINCODE_SERVER_ADDRESS": f"{self.topo.host}:{org.chaincode_port}",
+            "CHAINCODE_TLS_KEY_FILE": str(tls.tls_key),
+            "CHAINCODE_TLS_CERT_FILE": str(tls.tls_cert),
+            "CHAINCODE_TLS_CLIENT_CA_FILE": str(self.layout.ca_cert(org.name)),
+            "FLEXLEDGER_ORG": org.name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        if oracle_fault:
+            env["FLEXLEDGER_ORACLE_FAULT"] = "1"
+        node = self.layout.node_dir(org.name, "chaincode")
+        return ProcessSpec(f"{org.name}-chaincode", [sys.executable, "-m", "chaincode"], env, node,
+                           (org.chaincode_port,))  # fmt: skip
+
+    # ---- up ---------------------------------------------------------------------------
+    def _start_all(self, specs: list[tuple[ProcessSpec, int]]) -> None:
+        for spec, _ in specs:
+            processes.start(self.layout, spec, self.topo.host)
+        for spec, port in specs:
+            processes.wait_for_port(self.layout, spec.name, self.topo.host, port)
+
+    def up(self, oracle_fault: str | None = None) -> dict[str, Any]:
+        for tool in FABRIC_CA_TOOLS + FABRIC_TOOLS:
+            locate(tool)  # fail before starting anything when a binary is missing
+        if oracle_fault is not None:
+            self.topo.org(oracle_fault)  # unknown org → KeyError with the known names
+        started = time.monotonic()
+        state = self.state()
+        if state.get("ready"):
+            if state.get("oracle_fault") != oracle_fault:
+                raise RuntimeError(
+                    f"the network is already up with oracle fault {state.get('oracle_fault')!r}; "
+                    "run 'flexledger network down' first to change it"
+                )
+            dead = self._restart_dead(state)
+            self.progress("network is up" + (f" (restarted {', '.join(dead)})" if dead else ", nothing to do"))
+            return self.state()
+        if self.layout.home.exists() and any(self.layout.home.iterdir()) and not state.get("bootstrapping"):
+            raise RuntimeError(f"{self.layout.home} holds a partial network; run 'flexledger network down' first")
+        self._save_state(bootstrapping=True, oracle_fault=oracle_fault)
+        self._bootstrap(oracle_fault)
+        elapsed = time.monotonic() - started
+        self._save_state(bootstrapping=False, ready=True, up_seconds=round(elapsed, 1))
+        self.progress(f"network ready: chaincode '{self.topo.chaincode}' answers on every peer, {elapsed:.1f} s after 'up'")
+        return self.state()
+
+    def _step(self, title: str) -> float:
+        self.progress(title)
+        return time.monotonic()
+
+    def _bootstrap(self, oracle_fault: str | None) -> None:
+        topo, layout = self.topo, self.layout
+        t = self._step(f"starting {len(topo.orgs)} Fabric CAs")
+        self._start_all([(pki.ca_process(layout, topo, o), o.ca_port) for o in topo.orgs])
+        self._wait_cas()
+
+        self._step("enrolling identities at each organisation's CA (admins, nodes, users with role attributes, TLS)")
+        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+            issued = dict(zip([o.name for o in topo.orgs],
+                              pool.map(lambda o: pki.enrol_org(layout, topo, o), topo.orgs), strict=True))  # fmt: skip
+
+        self._step(f"starting {len(topo.orderer_orgs)} orderers and {len(topo.orgs)} peers")
+        specs = [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
+        specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
+        self._start_all(specs)
+
+        self._step(f"creating channel '{topo.channel}' (Raft across {', '.join(o.name for o in topo.orderer_orgs)})")
+        channel.create_genesis(layout, topo, {o.name: issued[o.name]["orderer0"] for o in topo.orderer_orgs})
+        channel.join_orderers(layout, topo)
+        self._step("joining every peer to the channel")
+        channel.join_peers(layout, topo)
+
+        package, package_id = lifecycle.build_package(layout, topo)
+        self._save_state(package_id=package_id, sequence=1)
+        self._step("installing the chaincode package on every peer")
+        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+            list(pool.map(lambda o: lifecycle.install(layout, topo, o, package, package_id), topo.orgs))
+        self._step("approving the chaincode definition for every organisation")
+        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+            list(pool.map(lambda o: lifecycle.approve(layout, topo, o, package_id, 1), topo.orgs))
+        self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})")
+        lifecycle.commit(layout, topo, 1)
+
+        self._step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)")
+        self._start_all([(self.chaincode_spec(o, package_id, o.name == oracle_fault), o.chaincode_port)
+                         for o in topo.orgs])  # fmt: skip
+        write_profiles(layout, topo, issued)
+        self._step("waiting for the chaincode to answer on every peer")
+        for org in topo.orgs:
+            lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(org.name, "admin",
+                                                                               "org.hyperledger.fabric:GetMetadata"))
+        self._init_governance()
+        del t
+
+    def _wait_cas(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        for org in self.topo.orgs:
+            url = f"https://{self.topo.host}:{org.ca_port}/cainfo"
+            while not https_ok(url, self.layout.ca_cert(org.name)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{org.name}-ca is not answering on {url}")
+                time.sleep(0.1)
+
+    def _init_governance(self) -> None:
+        """Record which MSP may hold which role: the rule the chaincode checks every caller against."""
+        roles: dict[str, list[str]] = {}
+        for org in self.topo.orgs:
+            for user in org.users:
+                if user.role != "admin":
+                    roles.setdefault(user.role, []).append(org.msp_id)
+        dso = self.topo.org("dso").msp_id
+        config = {"dso": dso, "aggregators": roles.get("aggregator", []), "auditors": roles.get("auditor", []),
+                  "tso": roles.get("tso", []), "settlement": roles.get("settlement", [])}  # fmt: skip
+        self._step("recording the marketplace governance (which organisation may hold which role)")
+        self.invoke("dso", "admin", "InitMarketplace", json.dumps(config, sort_keys=True))
+
+    def _restart_dead(self, state: dict[str, Any]) -> list[str]:
+        topo = self.topo
+        specs = [(pki.ca_process(self.layout, topo, o), o.ca_port) for o in topo.orgs]
+        specs += [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
+        specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
+        specs += [(self.chaincode_spec(o, state["package_id"], o.name == state.get("oracle_fault")), o.chaincode_port)
+                  for o in topo.orgs]  # fmt: skip
+        dead = [spec for spec in specs if not processes.running(self.layout, spec[0].name)]
+        if dead:
+            self._start_all(dead)
+        return [spec.name for spec, _ in dead]
+
+    # ---- transactions through the peer CLI (the Python gateway client replaces this) ----
+    def _cc_args(self, function: str, args: tuple[str, ...]) -> str:
+        return json.dumps({"function": function, "Args": list(args)})
+
+    def query(self, org: str, user: str, function: str, *args: str) -> str:
+        from network import fabric_cli
+
+        o = self.topo.org(org)
+        out = fabric_cli.run("peer", ["chaincode", "query", "-C", self.topo.channel, "-n", self.topo.chaincode,
+                                      "-c", self._cc_args(function, args)],
+                             fabric_cli.peer_env(self.layout, self.topo, o, user), f"query {function}")  # fmt: skip
+        return out.strip()
+
+    def invoke(self, org: str, user: str, function: str, *args: str, endorsers: list[str] | None = None) -> str:
+        from network import fabric_cli
+
+        o = self.topo.org(org)
+        targets = [self.topo.org(n) for n in endorsers] if endorsers else list(self.topo.endorsing_orgs)
+        out = fabric_cli.run(
+            "peer", ["chaincode", "invoke", *fabric_cli.orderer_args(self.layout, self.topo), "-C", self.topo.channel,
+                     "-n", self.topo.chaincode, *fabric_cli.peer_target_args(self.layout, self.topo, targets),
+                     "-c", self._cc_args(function, args), "--waitForEvent"],
+            fabric_cli.peer_env(self.layout, self.topo, o, user), f"invoke {function}",
+        )  # fmt: skip
+        return out.strip()
+
+    # ---- down -------------------------------------------------------------------------
+    def down(self, keep_state: bool = False) -> list[str]:
+        """Stop every process this network started (chaincode servers first), then remove its state."""
+        order = ("gateway", "chaincode", "peer", "orderer", "ca")
+        names = processes.recorded_names(self.layout)
+        names.sort(key=lambda n: next((i for i, kind in enumerate(order) if n.endswith(kind)), len(order)))
+        stopped = [n for n in names if processes.stop(self.layout, n)]
+        if not keep_state and self.layout.home.exists():
+            shutil.rmtree(self.layout.home)
+        elif keep_state:
+            self._save_state(ready=bool(self.state().get("ready")))
+        return stopped
+
+    # ---- status -----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        topo, layout = self.topo, self.layout
+        host = topo.host
+        nodes: list[dict[str, Any]] = []
+
+        def node(org: Org, kind: str, port: int, health_url: str | None) -> dict[str, Any]:
+            name = f"{org.name}-{kind}"
+            pid = processes.running(layout, name)
+            if kind == "chaincode":
+                healthy = bool(pid) and processes.port_is_open(host, port)
+            else:
+                healthy = bool(pid) and health_url is not None and https_ok(health_url, layout.ca_cert(org.name))
+            return {"org": org.name, "kind": kind, "address": f"{host}:{port}", "pid": pid, "healthy": healthy,
+                    "height": None}  # fmt: skip
+
+        for org in topo.orgs:
+            nodes.append(node(org, "ca", org.ca_port, f"https://{host}:{org.ca_port}/cainfo"))
+            peer = node(org, "peer", org.peer_port, f"https://{host}:{org.peer_ops_port}/healthz")
+            if peer["healthy"]:
+                peer["height"] = channel.height(layout, topo, org.name)
+            nodes.append(peer)
+            if org.runs_orderer:
+                nodes.append(node(org, "orderer", org.orderer_port, f"https://{host}:{org.orderer_ops_port}/healthz"))
+            nodes.append(node(org, "chaincode", org.chaincode_port, None))
+        chaincode: dict[str, Any] = {"name": topo.chaincode, "version": None, "sequence": None,
+                                     "approvals": {o.name: False for o in topo.orgs}}  # fmt: skip
+        if any(n["kind"] == "peer" and n["healthy"] for n in nodes):
+            definition = lifecycle.committed(layout, topo)
+            if definition:
+                chaincode["version"] = definition.get("version")
+                chaincode["sequence"] = definition.get("sequence")
+                approved = definition.get("approvals", {})
+                chaincode["approvals"] = {o.name: bool(approved.get(o.msp_id)) for o in topo.orgs}
+        state = self.state()
+        return {"nodes": nodes, "chaincode": chaincode, "ready": bool(state.get("ready")),
+                "oracle_fault": state.get("oracle_fault"), "home": str(layout.home)}  # fmt: skip
