@@ -158,11 +158,14 @@ class Network:
         self._step("installing the chaincode package on every peer")
         with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
             list(pool.map(lambda o: lifecycle.install(layout, topo, o, package, package_id), topo.orgs))
-        self._step("approving the chaincode definition for every organisation")
-        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
-            list(pool.map(lambda o: lifecycle.approve(layout, topo, o, package_id, 1), topo.orgs))
-        self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})")
-        lifecycle.commit(layout, topo, 1)
+        if lifecycle.committed(layout, topo) is None:
+            approved = lifecycle.approvals(layout, topo, 1)
+            pending = [o for o in topo.orgs if not approved.get(o.name)]
+            self._step(f"approving the chaincode definition for {', '.join(o.name for o in pending) or 'nobody'}")
+            with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+                list(pool.map(lambda o: lifecycle.approve(layout, topo, o, package_id, 1), pending))
+            self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})")
+            lifecycle.commit(layout, topo, 1)
 
         self._step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)")
         self._start_all([(self.chaincode_spec(o, package_id, o.name == oracle_fault), o.chaincode_port)
@@ -171,7 +174,7 @@ class Network:
         self._step("waiting for the chaincode to answer on every peer")
         for org in topo.orgs:
             lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(org.name, "admin",
-                                                                               "org.hyperledger.fabric:GetMetadata"))
+                                                                               "org.hyperledger.fabric:get_metadata"))
         self._init_governance()
         del t
 

@@ -36,7 +36,7 @@ def _up(args: argparse.Namespace) -> int:
     net = _network()
     try:
         state = net.up(oracle_fault=args.oracle_fault)
-    except (BinariesMissing, PortTaken, StartFailed, RuntimeError, KeyError) as exc:
+    except (BinariesMissing, PortTaken, StartFailed, RuntimeError, KeyError, TimeoutError) as exc:
         raise UserError(str(exc).strip("'\"")) from exc
     print(f"[network] up in {state.get('up_seconds', 0)} s; state and logs in {net.layout.home}")
     return 0
