@@ -53,6 +53,35 @@ def bin_dir() -> Path:
     return REPO_ROOT / ".fabric" / "bin"
 
 
+def cache_dir() -> Path:
+    """A per-user cache of built binaries, shared by every clone (CI starts from a fresh clone).
+
+    Keyed by the pinned versions, so a cached binary is always of the right version; it is still
+    checked before use.
+    """
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "flexledger" / f"fabric-{FABRIC_VERSION}-{FABRIC_COMMIT[:12]}-ca-{FABRIC_CA_VERSION}"
+
+
+def _from_cache(tool: str) -> bool:
+    """Copy ``tool`` from the cache into ``.fabric/bin`` when the cache holds a pinned build."""
+    cached = cache_dir() / tool
+    check = is_pinned_fabric if tool in FABRIC_TOOLS else is_pinned_fabric_ca
+    if not check(cached):
+        return False
+    bin_dir().mkdir(parents=True, exist_ok=True)
+    shutil.copy2(cached, bin_dir() / tool)
+    return True
+
+
+def _to_cache(path: Path) -> None:
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, cache_dir() / path.name)
+    except OSError:
+        pass  # a cache that cannot be written only costs a rebuild next time
+
+
 def _go_build_info(path: Path) -> str:
     try:
         return subprocess.run(
@@ -170,18 +199,30 @@ def ensure(progress=print) -> list[BuildOutcome]:
         try:
             outcomes.append(BuildOutcome(tool, locate(tool), "present"))
         except BinariesMissing:
-            missing_ca.append(tool)
+            if _from_cache(tool):
+                outcomes.append(BuildOutcome(tool, locate(tool), "from cache"))
+            else:
+                missing_ca.append(tool)
     if missing_ca:
         progress(f"building Fabric CA v{FABRIC_CA_VERSION} ({', '.join(missing_ca)}) from the Go module proxy")
-        outcomes.extend(o for o in build_fabric_ca_tools() if o.tool in missing_ca)
+        built = [o for o in build_fabric_ca_tools() if o.tool in missing_ca]
+        for outcome in built:
+            if outcome.path is not None:
+                _to_cache(outcome.path)
+        outcomes.extend(built)
     for tool in FABRIC_TOOLS:
         try:
             outcomes.append(BuildOutcome(tool, locate(tool), "present"))
             continue
         except BinariesMissing:
             pass
+        if _from_cache(tool):
+            outcomes.append(BuildOutcome(tool, locate(tool), "from cache"))
+            continue
         progress(f"building Fabric v{FABRIC_VERSION} {tool} from the Go module proxy (commit {FABRIC_COMMIT[:12]})")
         outcome = build_fabric_tool(tool)
+        if outcome.path is not None:
+            _to_cache(outcome.path)
         outcomes.append(outcome)
         if outcome.action == "failed" and ("403" in outcome.detail or "not available" in outcome.detail):
             # The proxy refuses the commit itself: the other tools would fail the same way.
