@@ -95,6 +95,20 @@ class Network:
         return ProcessSpec(f"{org.name}-chaincode", [sys.executable, "-m", "chaincode"], env, node,
                            (org.chaincode_port,))  # fmt: skip
 
+    def gateway_spec(self, org: Org) -> ProcessSpec:
+        argv = [sys.executable, "-m", "flexledger.cli", "gateway", "up", "--org", org.name,
+                "--host", self.topo.host, "--port", str(org.gateway_port)]  # fmt: skip
+        env = {"FLEXLEDGER_HOME": str(self.layout.home), "PYTHONUNBUFFERED": "1"}
+        return ProcessSpec(f"{org.name}-gateway", argv, env, self.layout.home, (org.gateway_port,))
+
+    def start_gateways(self) -> dict[str, str]:
+        """Start each organisation's REST gateway (idempotent); return their URLs by org."""
+        self._start_all([(self.gateway_spec(o), o.gateway_port) for o in self.topo.orgs])
+        return self.gateway_urls()
+
+    def gateway_urls(self) -> dict[str, str]:
+        return {o.name: f"http://{self.topo.host}:{o.gateway_port}" for o in self.topo.orgs}
+
     # ---- up ---------------------------------------------------------------------------
     def _start_all(self, specs: list[tuple[ProcessSpec, int]]) -> None:
         for spec, _ in specs:
@@ -285,6 +299,8 @@ class Network:
                 chaincode["sequence"] = definition.get("sequence")
                 approved = definition.get("approvals", {})
                 chaincode["approvals"] = {o.name: bool(approved.get(o.msp_id)) for o in topo.orgs}
+        gateways = {o.name: {"url": url, "pid": processes.running(layout, f"{o.name}-gateway")}
+                    for o, url in zip(topo.orgs, self.gateway_urls().values(), strict=True)}  # fmt: skip
         state = self.state()
-        return {"nodes": nodes, "chaincode": chaincode, "ready": bool(state.get("ready")),
+        return {"nodes": nodes, "chaincode": chaincode, "gateways": gateways, "ready": bool(state.get("ready")),
                 "oracle_fault": state.get("oracle_fault"), "home": str(layout.home)}  # fmt: skip

@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.required = True
     up = actions.add_parser("up", help="start every node (idempotent)")
     up.add_argument("--oracle-fault", metavar="ORG", help="start ORG's chaincode server with a perturbed oracle")
+    up.add_argument("--gateways", action="store_true", help="also start each organisation's REST gateway")
     up.set_defaults(func=_up)
     down = actions.add_parser("down", help="stop every process the network started and remove its state")
     down.add_argument("--keep-state", action="store_true", help="keep ledgers and identities for a later 'up'")
@@ -36,6 +37,9 @@ def _up(args: argparse.Namespace) -> int:
     net = _network()
     try:
         state = net.up(oracle_fault=args.oracle_fault)
+        if args.gateways:
+            for org, url in net.start_gateways().items():
+                print(f"[network] {org} gateway: {url} (API docs: {url}/docs)")
     except (BinariesMissing, PortTaken, StartFailed, RuntimeError, KeyError, TimeoutError) as exc:
         raise UserError(str(exc).strip("'\"")) from exc
     print(f"[network] up in {state.get('up_seconds', 0)} s; state and logs in {net.layout.home}")
@@ -59,5 +63,8 @@ def _status(args: argparse.Namespace) -> int:
         print(f"{mark} {n['org']:<8} {n['kind']:<9} {n['address']:<16} pid={n['pid']}{height}")
     cc = status["chaincode"]
     approvals = ", ".join(f"{org}={'yes' if ok else 'no'}" for org, ok in cc["approvals"].items())
+    for org, gw in status.get("gateways", {}).items():
+        if gw["pid"]:
+            print(f"ok  {org:<8} gateway   {gw['url']} pid={gw['pid']}")
     print(f"chaincode {cc['name']} version={cc['version']} sequence={cc['sequence']} approvals: {approvals}")
     return 0 if all(n["healthy"] for n in status["nodes"]) else 1

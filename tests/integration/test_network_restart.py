@@ -9,9 +9,9 @@ from tests.integration.conftest import LiveNetwork
 def test_down_leaves_no_process_and_up_works_again(live_network: LiveNetwork) -> None:
     net = live_network.net
     pids = [read_pid(net.layout, name) for name in recorded_names(net.layout)]
-    assert len(pids) == 15  # 4 CAs, 3 orderers, 4 peers, 4 chaincode servers
+    assert len(pids) >= 15  # 4 CAs, 3 orderers, 4 peers, 4 chaincode servers (and gateways if started)
     down = live_network.cli("network", "down", check=True)
-    assert "stopped 15 processes" in down.stdout
+    assert f"stopped {len(pids)} processes" in down.stdout
     assert not [pid for pid in pids if pid_alive(pid)]
     assert not net.layout.home.exists() or not recorded_names(net.layout)
 
