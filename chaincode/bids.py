@@ -1,0 +1,209 @@
+"""Bids (MARKETFLEX III.A): device, quantity, period(s), price, timestamp, divisible or not.
+
+An aggregator bids only for devices it manages, only in markets it enrolled in, only while the gate
+is open (transaction timestamp), and every field is checked against the device and the market rules
+before anything is written. The bid's timestamp is the transaction timestamp, never a client value.
+
+The one-bid-per-device-and-period check reads a small per-device index key (``devicebids``), not a range
+of all the market's bids: a range read would make concurrent bids on different devices collide in Fabric's
+phantom-read validation, so that only one bid per block could commit.
+
+Capacity bids in a ``premium_capacity`` market escrow their maximum value (price × quantity × periods ×
+period hours, rounded up to the cent) so that settlement can always pay the DSO; ``social_equity``
+markets charge nothing. Flexibility offers carry P/Q up/down products, one quantity per period.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from chaincode import clock, funds, governance, markets, registry, validate
+from chaincode.context import Tx
+from chaincode.errors import ChaincodeError
+from chaincode.state import key
+
+PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
+_CAPACITY_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "min_mw", "divisible", "price_eur_per_mwh")
+_FLEX_FIELDS = ("id", "market_id", "device", "products")
+
+
+def max_value_cents(price: float, quantity: float, periods: int, period_minutes: int) -> int:
+    """Most a capacity bid can be charged, in cents, rounded up (escrow must cover any payment)."""
+    eur = validate.dec(price) * validate.dec(quantity) * periods * period_minutes / Decimal(60)
+    return int((eur * 100).to_integral_value(rounding=ROUND_CEILING))
+
+
+def _price(value: Any, rules: dict[str, float], field: str) -> float:
+    price = validate.number(value, field, minimum=rules["min_price_eur_per_mwh"], maximum=rules["max_price_eur_per_mwh"])
+    validate.check_multiple(price, rules["price_resolution_eur"], field, "price resolution")
+    return price
+
+
+def _capacity_bid(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
+    doc = validate.obj(doc, "bid", _CAPACITY_FIELDS, ("id", "market_id", "device", "periods", "quantity_mw",
+                                                      "price_eur_per_mwh"))
+    rules = market["rules"]
+    raw_periods = doc["periods"]
+    if not isinstance(raw_periods, list) or not raw_periods:
+        raise ChaincodeError("bid.periods", "must be a non-empty list of period indexes")
+    periods = [validate.integer(p, f"bid.periods[{i}]", 0, market["periods"] - 1) for i, p in enumerate(raw_periods)]
+    if len(set(periods)) != len(periods):
+        raise ChaincodeError("bid.periods", "lists a period twice")
+    quantity = validate.number(doc["quantity_mw"], "bid.quantity_mw", above=0,
+                               minimum=rules["min_quantity_mw"], maximum=rules["max_quantity_mw"])
+    validate.check_multiple(quantity, rules["quantity_step_mw"], "bid.quantity_mw", "order granularity")
+    if quantity > device.max_power_mw:
+        raise ChaincodeError("bid.quantity_mw", f"exceeds the max power {device.max_power_mw:g} MW of device {device.id}")
+    if quantity < device.min_power_mw:
+        raise ChaincodeError("bid.quantity_mw", f"is below the device's min power {device.min_power_mw:g} MW")
+    divisible = validate.boolean(doc.get("divisible", False), "bid.divisible")
+    if divisible:
+        min_mw = validate.number(doc.get("min_mw", device.min_power_mw), "bid.min_mw", minimum=0, maximum=quantity)
+        if min_mw < device.min_power_mw:
+            raise ChaincodeError("bid.min_mw", f"the divisible part must be >= the device's min power "
+                                 f"{device.min_power_mw:g} MW, got {min_mw:g}")
+        validate.check_multiple(min_mw, rules["quantity_step_mw"], "bid.min_mw", "order granularity")
+    else:
+        min_mw = validate.number(doc.get("min_mw", quantity), "bid.min_mw")
+        if min_mw != quantity:
+            raise ChaincodeError("bid.min_mw", f"a non-divisible bid is all or nothing: must equal quantity_mw {quantity:g}")
+    price = _price(doc["price_eur_per_mwh"], rules, "bid.price_eur_per_mwh")
+    escrow = 0
+    if market["rule"] == "premium_capacity":
+        escrow = max_value_cents(price, quantity, len(periods), market["period_minutes"])
+    return {"periods": sorted(periods), "quantity_mw": quantity, "min_mw": min_mw, "divisible": divisible,
+            "price_eur_per_mwh": price, "escrow_cents": escrow}
+
+
+def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
+    doc = validate.obj(doc, "bid", _FLEX_FIELDS, _FLEX_FIELDS)
+    rules = market["rules"]
+    raw = doc["products"]
+    if not isinstance(raw, dict) or not raw:
+        raise ChaincodeError("bid.products", f"must offer at least one of {', '.join(PRODUCTS)}")
+    products: dict[str, Any] = {}
+    for name in sorted(raw):
+        field = f"bid.products.{name}"
+        if name not in PRODUCTS:
+            raise ChaincodeError(field, f"unknown product; expected one of {', '.join(PRODUCTS)}")
+        spec = validate.obj(raw[name], field, ("price_eur_per_mwh", "quantity_mw"), ("price_eur_per_mwh", "quantity_mw"))
+        series = spec["quantity_mw"]
+        if not isinstance(series, list) or len(series) != market["periods"]:
+            raise ChaincodeError(f"{field}.quantity_mw", f"must list one quantity per period ({market['periods']})")
+        quantities = []
+        for i, value in enumerate(series):
+            q = validate.number(value, f"{field}.quantity_mw[{i}]", minimum=0, maximum=rules["max_quantity_mw"])
+            if q > device.max_power_mw:
+                raise ChaincodeError(f"{field}.quantity_mw[{i}]",
+                                     f"exceeds the max power {device.max_power_mw:g} MW of device {device.id}")
+            if q and q < max(rules["min_quantity_mw"], device.min_power_mw):
+                raise ChaincodeError(f"{field}.quantity_mw[{i}]", "is below the minimum quantity of the market or "
+                                     f"device ({max(rules['min_quantity_mw'], device.min_power_mw):g} MW)")
+            validate.check_multiple(q, rules["quantity_step_mw"], f"{field}.quantity_mw[{i}]", "order granularity")
+            quantities.append(q)
+        if not any(quantities):
+            raise ChaincodeError(f"{field}.quantity_mw", "offers nothing in any period")
+        products[name] = {"price_eur_per_mwh": _price(spec["price_eur_per_mwh"], rules, f"{field}.price_eur_per_mwh"),
+                          "quantity_mw": quantities}
+    return {"products": products, "escrow_cents": 0}
+
+
+def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
+    """The capacity oracle's own per-bid validator: a bid it would refuse at clearing is refused now."""
+    from clearing.capacity import validate_bid
+    from clearing.errors import ValidationError
+
+    fields = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
+              "price_eur_per_mwh", "timestamp")
+    try:
+        validate_bid({name: bid[name] for name in fields}, market["rules"], market["periods"], "bid")
+    except ValidationError as exc:
+        raise ChaincodeError(exc.field, exc.message) from exc
+
+
+def _overlaps(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    if new.get("periods") is not None and old.get("periods") is not None:
+        return bool(set(new["periods"]) & set(old["periods"]))
+    return True  # one active flexibility offer per device and market
+
+
+async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
+    await governance.require(tx, "aggregator")
+    doc = validate.parse_json(bid_json, "bid")
+    if not isinstance(doc, dict):
+        raise ChaincodeError("bid", "must be a JSON object")
+    bid_id = validate.ident(doc.get("id"), "bid.id")
+    market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
+    markets.require_gate_open(tx, market, "bid.market_id")
+    if not await markets.is_enrolled(tx, market["id"], tx.caller.msp_id):
+        raise ChaincodeError("bid.market_id", f"{tx.caller.msp_id} is not enrolled in market {market['id']}")
+    device = await registry.load(tx, validate.ident(doc.get("device"), "bid.device"), "bid.device")
+    registry.require_manager(tx, device, "bid.device")
+    if device.status != "active":
+        raise ChaincodeError("bid.device", f"device {device.id} is retired")
+    if market["feeder"] is not None and device.feeder != market["feeder"]:
+        raise ChaincodeError("bid.device", f"device {device.id} is on feeder {device.feeder}, "
+                             f"market {market['id']} trades feeder {market['feeder']}")
+    body = _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
+    if await tx.ledger.get(key("bidref", bid_id)) is not None:
+        raise ChaincodeError("bid.id", f"bid {bid_id} already exists")
+    slot_key = key("devicebids", market["id"], device.id)
+    slot = await tx.ledger.get(slot_key) or {"market_id": market["id"], "device": device.id, "active": {}}
+    for other_id, other_periods in sorted(slot["active"].items()):
+        if _overlaps(body, {"periods": other_periods}):
+            raise ChaincodeError("bid.device", f"device {device.id} already has active bid {other_id} "
+                                 f"in market {market['id']} for the same period(s)")
+    bid = {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
+           "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
+           "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": "active", **body}
+    if bid["kind"] == "capacity":
+        _oracle_check(bid, market)
+    await funds.lock(tx, market["id"], tx.caller.msp_id, bid["escrow_cents"], "bid.price_eur_per_mwh")
+    slot["active"][bid_id] = bid.get("periods")
+    tx.ledger.put(slot_key, slot)
+    tx.ledger.put(key("bid", market["id"], bid_id), bid)
+    tx.ledger.put(key("bidref", bid_id), {"market_id": market["id"]})
+    tx.ledger.emit("BidPlaced", {"market_id": market["id"], "bid_id": bid_id, "owner": bid["owner"],
+                                 "device": device.id, "timestamp": bid["timestamp"]})
+    return bid
+
+
+async def load(tx: Tx, bid_id: str, field: str = "bidId") -> dict[str, Any]:
+    validate.ident(bid_id, field)
+    ref = await tx.ledger.get(key("bidref", bid_id))
+    if ref is None:
+        raise ChaincodeError(field, f"bid {bid_id} does not exist")
+    return await tx.ledger.get(key("bid", ref["market_id"], bid_id))
+
+
+async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
+    await governance.require(tx, "aggregator")
+    bid = await load(tx, bid_id)
+    if bid["owner"] != tx.caller.msp_id:
+        raise ChaincodeError("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
+    if bid["status"] != "active":
+        raise ChaincodeError("bidId", f"bid {bid_id} is already {bid['status']}")
+    market = await markets.load(tx, bid["market_id"])
+    markets.require_gate_open(tx, market, "bidId")
+    bid["status"] = "cancelled"
+    bid["cancelled_at"] = clock.iso(tx.now_ms)
+    await funds.release(tx, market["id"], bid["owner"], bid["escrow_cents"])
+    slot_key = key("devicebids", market["id"], bid["device"])
+    slot = await tx.ledger.get(slot_key)
+    if slot is not None:
+        slot["active"].pop(bid_id, None)
+        tx.ledger.put(slot_key, slot)
+    tx.ledger.put(key("bid", market["id"], bid_id), bid)
+    tx.ledger.emit("BidCancelled", {"market_id": market["id"], "bid_id": bid_id, "owner": bid["owner"]})
+    return bid
+
+
+async def active_bids(tx: Tx, market_id: str) -> list[dict[str, Any]]:
+    return [b for b in await tx.ledger.values("bid", market_id) if b["status"] == "active"]
+
+
+async def list_bids(tx: Tx, market_id: str) -> list[dict[str, Any]]:
+    await governance.require_any(tx)
+    await markets.load(tx, market_id)
+    return await tx.ledger.values("bid", market_id)

@@ -1,0 +1,210 @@
+"""The chaincode-as-a-service process: a gRPC server the organisation's peer connects to.
+
+Configured only by environment (the peer's external builder / ``network/`` starts it):
+
+* ``CHAINCODE_ID`` — the package id the peer knows this chaincode by (required);
+* ``CHAINCODE_SERVER_ADDRESS`` — ``host:port`` to listen on (required);
+* ``CHAINCODE_TLS_KEY_FILE``, ``CHAINCODE_TLS_CERT_FILE``, ``CHAINCODE_TLS_CLIENT_CA_FILE`` — all three
+  turn TLS on with client authentication of the peer; the server refuses to start without TLS unless
+  ``CHAINCODE_TLS_DISABLED=1``;
+* ``FLEXLEDGER_ORACLE_FAULT=1`` — deliberately perturbed oracle (tests of the endorsement guard).
+
+Why our own server loop instead of ``fabric_shim.server.start``: the shim's handler never copies the
+chaincode event into the COMPLETED message (events would silently vanish) and an exception escaping
+``invoke`` would leave the peer waiting; :class:`EventingHandler` fixes both. The oracle runs in a
+thread pool, so a long clearing never blocks this event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from fabric_chaincode_python.fabric_shim.handler import Handler
+from fabric_chaincode_python.fabric_shim.stub import ChaincodeStub
+from fabric_protos.peer import chaincode_pb2 as cc_pb2
+from fabric_protos.peer import chaincode_shim_pb2 as shim_pb2
+from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
+from fabric_protos.peer import proposal_response_pb2 as pr_pb2
+
+from chaincode import __version__
+from chaincode.contract import build_chaincode
+from chaincode.oracle import Oracle
+
+LOG = logging.getLogger("chaincode.server")
+
+
+class ConfigError(Exception):
+    """A bad or missing environment variable; the message names it."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    chaincode_id: str
+    address: str
+    tls_key_file: str | None
+    tls_cert_file: str | None
+    tls_client_ca_file: str | None
+    oracle_fault: bool
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_key_file is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ServerConfig:
+        chaincode_id = env.get("CHAINCODE_ID", "").strip()
+        if not chaincode_id:
+            raise ConfigError("CHAINCODE_ID: must be set to the chaincode package id")
+        address = env.get("CHAINCODE_SERVER_ADDRESS", "").strip()
+        host, sep, port = address.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"CHAINCODE_SERVER_ADDRESS: must be host:port, got {address!r}")
+        names = ("CHAINCODE_TLS_KEY_FILE", "CHAINCODE_TLS_CERT_FILE", "CHAINCODE_TLS_CLIENT_CA_FILE")
+        files = {name: env.get(name, "").strip() or None for name in names}
+        given = [name for name in names if files[name]]
+        disabled = env.get("CHAINCODE_TLS_DISABLED", "").strip() == "1"
+        if given and len(given) != len(names):
+            missing = [name for name in names if not files[name]]
+            raise ConfigError(f"{missing[0]}: TLS needs all of {', '.join(names)}")
+        if not given and not disabled:
+            raise ConfigError(f"{names[0]}: TLS is required (set all of {', '.join(names)}), "
+                              "or CHAINCODE_TLS_DISABLED=1 to run without TLS")
+        for name in given:
+            if not os.path.isfile(files[name] or ""):
+                raise ConfigError(f"{name}: no such file {files[name]}")
+        fault = env.get("FLEXLEDGER_ORACLE_FAULT", "").strip()
+        if fault not in ("", "0", "1"):
+            raise ConfigError(f"FLEXLEDGER_ORACLE_FAULT: must be 0 or 1, got {fault!r}")
+        return cls(chaincode_id=chaincode_id, address=address, tls_key_file=files[names[0]],
+                   tls_cert_file=files[names[1]], tls_client_ca_file=files[names[2]], oracle_fault=fault == "1")
+
+
+class EventingHandler(Handler):
+    """The shim's handler, but the COMPLETED message carries the transaction's chaincode event."""
+
+    async def handle_stub_interaction(self, msg: Any, action: str = "Invoke") -> None:
+        cc_input = cc_pb2.ChaincodeInput()
+        cc_input.ParseFromString(msg.payload)
+        try:
+            stub = ChaincodeStub(self, msg.channel_id, msg.txid, cc_input, msg.proposal)
+            stub.chaincode_id_name = self.chaincode_id.name
+            if (action or "").lower() == "init":
+                resp = await self.chaincode.init(stub)
+            else:
+                resp = await self.chaincode.invoke(stub)
+            events = stub.get_events()
+        except Exception as exc:  # never leave the peer waiting for an answer
+            LOG.exception("transaction %s failed inside the shim", msg.txid)
+            resp, events = pr_pb2.Response(status=500, message=f"internal: {exc}"), []
+        if resp is None or not resp.status:
+            resp, events = pr_pb2.Response(status=500, message="chaincode returned no response"), []
+        completed = shim_pb2.ChaincodeMessage(type=shim_pb2.ChaincodeMessage.COMPLETED,
+                                              payload=resp.SerializeToString(), txid=msg.txid,
+                                              channel_id=msg.channel_id)
+        if events and resp.status < 400:
+            completed.chaincode_event.CopyFrom(events[-1])
+        await self.context.write(completed)
+
+
+class SerialWriter:
+    """The stream context, with writes serialised.
+
+    The peer multiplexes concurrent transactions over one ``Connect`` stream, and the shim writes
+    each transaction's messages as they come; grpc.aio allows one write in flight per call, so two
+    transactions writing at once fail with GRPC_CALL_ERROR_TOO_MANY_OPERATIONS. One lock per
+    stream restores the order the protocol needs.
+    """
+
+    def __init__(self, context: grpc.aio.ServicerContext) -> None:
+        self._context = context
+        self._lock = asyncio.Lock()
+
+    async def write(self, message: Any) -> None:
+        async with self._lock:
+            await self._context.write(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+class ChaincodeService(shim_grpc.ChaincodeServicer):
+    """One ``Connect`` stream per peer connection, each with its own handler."""
+
+    def __init__(self, chaincode_id: str, chaincode: Any) -> None:
+        self._ccid = chaincode_id
+        self._cc = chaincode
+
+    async def Connect(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:  # noqa: N802
+        handler = EventingHandler(self._ccid, self._cc)
+        try:
+            await handler.chat_with_peer(request_iterator, SerialWriter(context))
+        except asyncio.CancelledError:
+            LOG.info("peer stream cancelled")
+
+
+def _read(path: str | None) -> bytes:
+    with open(path or "", "rb") as fh:
+        return fh.read()
+
+
+def create_server(config: ServerConfig, chaincode: Any) -> tuple[grpc.aio.Server, int]:
+    """The gRPC server with the chaincode service bound to ``config.address``; returns it and the bound port."""
+    server = grpc.aio.server()
+    shim_grpc.add_ChaincodeServicer_to_server(ChaincodeService(config.chaincode_id, chaincode), server)
+    if config.tls:
+        credentials = grpc.ssl_server_credentials(
+            [(_read(config.tls_key_file), _read(config.tls_cert_file))],
+            root_certificates=_read(config.tls_client_ca_file),
+            require_client_auth=True,
+        )
+        port = server.add_secure_port(config.address, credentials)
+    else:
+        LOG.warning("TLS DISABLED (CHAINCODE_TLS_DISABLED=1): the peer connection is not encrypted")
+        port = server.add_insecure_port(config.address)
+    return server, port
+
+
+async def serve(config: ServerConfig) -> None:
+    # One worker: pyomo keeps process-global state, so clearings run one at a time, but off the event loop.
+    oracle = Oracle(fault=config.oracle_fault, executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="oracle"))
+    server, port = create_server(config, build_chaincode(oracle))
+    await server.start()
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: stopping.append(asyncio.ensure_future(server.stop(3))))
+    LOG.info("flexledger chaincode %s (id %s) listening on %s (port %d), TLS %s", __version__, config.chaincode_id,
+             config.address, port, "on with client auth" if config.tls else "off")
+    await server.wait_for_termination()
+    LOG.info("stopped")
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("fabric_chaincode_python", "asyncio", "grpc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = ServerConfig.from_env(os.environ if env is None else env)
+    except ConfigError as exc:
+        print(f"chaincode: error: {exc}", file=sys.stderr)
+        return 2
+    if config.oracle_fault:
+        banner = "!" * 78
+        LOG.warning("%s\nFLEXLEDGER_ORACLE_FAULT=1: THIS SERVER'S ORACLE IS DELIBERATELY PERTURBED.\n"
+                    "Its clearing results differ from honest peers; endorsements must disagree.\n%s",
+                    banner, banner)
+    try:
+        asyncio.run(serve(config))
+    except KeyboardInterrupt:
+        LOG.info("stopped")
+    return 0

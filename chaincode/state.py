@@ -1,0 +1,140 @@
+"""Ledger access for one transaction: composite keys, JSON values, a write buffer and the one event.
+
+Why a buffer: a refused transaction must change nothing. Every write is kept here and handed to the
+stub only after the transaction function returned successfully (:meth:`Ledger.flush`), so a refusal
+half-way through cannot leave partial writes behind (the peer would discard them anyway; an in-memory
+stub would not). Reads see the transaction's own earlier writes, which keeps multi-step logic simple.
+
+Values are canonical JSON (sorted keys, no whitespace), so every endorser writes identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from chaincode.errors import ChaincodeError
+
+#: Fabric's composite-key namespace and separator (``\\x00`` type ``\\x00`` attr ``\\x00`` ...).
+_NS = "\x00"
+_SEP = "\x00"
+_MAX_RUNE = "\U0010ffff"
+
+#: Object types of every ledger key; the audit query ``GetHistory`` accepts these names.
+KINDS: dict[str, int] = {
+    "marketplace": 0,  # governance record
+    "device": 1,  # [device id]
+    "network": 1,  # [version, 8 digits]
+    "networkhead": 0,  # latest network version
+    "baseline": 1,  # [day]
+    "limits": 1,  # [market id]
+    "balance": 1,  # [msp]
+    "escrow": 2,  # [market id, msp]
+    "market": 1,  # [market id]
+    "enrolment": 2,  # [market id, msp]
+    "bid": 2,  # [market id, bid id]
+    "bidref": 1,  # [bid id] -> market id
+    "devicebids": 2,  # [market id, device id] -> active bids of the device and their periods
+    "clearing": 1,  # [market id] clearing record
+    "clearinginput": 1,  # [market id] canonical input bytes
+    "clearingresult": 1,  # [market id] canonical result bytes
+    "trade": 2,  # [market id, 4-digit sequence]
+    "settlement": 1,  # [market id]
+}
+
+
+def key(kind: str, *attrs: str) -> str:
+    """Composite key exactly as Fabric's ``CreateCompositeKey`` builds it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown key kind {kind!r}")
+    for attr in attrs:
+        if not attr or _SEP in attr:
+            raise ChaincodeError(kind, f"invalid key part {attr!r}")
+    return _NS + kind + _SEP + "".join(a + _SEP for a in attrs)
+
+
+def split_key(composite: str) -> tuple[str, list[str]]:
+    parts = composite[1:].split(_SEP)
+    return parts[0], parts[1:-1]
+
+
+def encode(value: Any) -> bytes:
+    """Canonical JSON bytes (sorted keys, compact) of a ledger value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class Ledger:
+    """Buffered, JSON-typed view of the world state for one transaction."""
+
+    def __init__(self, stub: Any, *, read_only: bool = False) -> None:
+        self._stub = stub
+        self._read_only = read_only
+        self._writes: dict[str, bytes | None] = {}
+        self._event: tuple[str, bytes] | None = None
+
+    @property
+    def stub(self) -> Any:
+        return self._stub
+
+    async def get_bytes(self, k: str) -> bytes | None:
+        if k in self._writes:
+            return self._writes[k]
+        raw = await self._stub.get_state(k)
+        return bytes(raw) if raw else None
+
+    async def get(self, k: str) -> Any | None:
+        raw = await self.get_bytes(k)
+        return None if raw is None else json.loads(raw)
+
+    def put(self, k: str, value: Any) -> None:
+        self.put_bytes(k, encode(value))
+
+    def put_bytes(self, k: str, raw: bytes) -> None:
+        if self._read_only:
+            raise ChaincodeError("transaction", "is evaluate-only and cannot write to the ledger")
+        self._writes[k] = raw
+
+    def delete(self, k: str) -> None:
+        if self._read_only:
+            raise ChaincodeError("transaction", "is evaluate-only and cannot write to the ledger")
+        self._writes[k] = None
+
+    async def scan(self, kind: str, *attrs: str) -> AsyncIterator[tuple[str, Any]]:
+        """Every ``(key, value)`` under a partial composite key, in key order, own writes included."""
+        start = key(kind, *attrs)
+        end = start + _MAX_RUNE
+        found: dict[str, bytes] = {}
+        iterator = await self._stub.get_state_by_range(start, end)
+        async for kv in iterator:
+            found[kv.key] = bytes(kv.value)
+        for k, raw in self._writes.items():
+            if start <= k < end:
+                if raw is None:
+                    found.pop(k, None)
+                else:
+                    found[k] = raw
+        for k in sorted(found):
+            yield k, json.loads(found[k])
+
+    async def values(self, kind: str, *attrs: str) -> list[Any]:
+        return [value async for _, value in self.scan(kind, *attrs)]
+
+    def emit(self, name: str, payload: Any) -> None:
+        """Set the transaction's chaincode event (Fabric carries at most one per transaction)."""
+        if self._read_only:
+            raise ChaincodeError("transaction", "is evaluate-only and cannot emit events")
+        if self._event is not None:
+            raise RuntimeError(f"a transaction carries one event; {self._event[0]} was already set")
+        self._event = (name, encode(payload))
+
+    async def flush(self) -> None:
+        """Hand the buffered writes (in key order) and the event to the stub."""
+        for k in sorted(self._writes):
+            raw = self._writes[k]
+            if raw is None:
+                await self._stub.delete_state(k)
+            else:
+                await self._stub.put_state(k, raw)
+        if self._event is not None:
+            self._stub.set_event(self._event[0], self._event[1])

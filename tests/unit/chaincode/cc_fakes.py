@@ -1,0 +1,246 @@
+"""An in-memory stand-in for the peer side of ``fabric_shim``'s stub, plus identities and a driver.
+
+Writes go straight into the state (no write set): if the chaincode ever wrote before refusing, a test
+comparing the state before and after a refusal would see it. Calls go through the real
+``ContractChaincode.invoke`` so the dispatch layer (names, argument counts, errors) is exercised too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fabric_protos.ledger.queryresult import kv_query_result_pb2 as kv_pb
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from chaincode.clock import iso, parse_iso
+from chaincode.contract import FlexledgerContract
+from chaincode.identity import ATTRIBUTE_OID
+from chaincode.oracle import Oracle
+
+
+@cache
+def _ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Name]:
+    return ec.generate_private_key(ec.SECP256R1()), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+
+
+@cache
+def certificate(msp: str, role: str | None, name: str = "user1", raw_attrs: bytes | None = None) -> bytes:
+    """A PEM certificate signed by a test CA, carrying Fabric CA's attribute extension when a role is given."""
+    ca_key, ca_name = _ca()
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, msp),
+                                 x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=730))
+    )
+    payload = raw_attrs
+    if payload is None and role is not None:
+        payload = json.dumps({"attrs": {"hf.EnrollmentID": name, "role": role}}).encode()
+    if payload is not None:
+        builder = builder.add_extension(x509.UnrecognizedExtension(ATTRIBUTE_OID, payload), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(frozen=True)
+class Identity:
+    msp: str
+    role: str | None
+    pem: bytes
+
+
+def identity(msp: str, role: str | None, name: str = "user1") -> Identity:
+    return Identity(msp, role, certificate(msp, role, name))
+
+
+class _Iter:
+    def __init__(self, items: list[Any]) -> None:
+        self._items = list(items)
+
+    def __aiter__(self) -> _Iter:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._items:
+            raise StopAsyncIteration
+        return self._items.pop(0)
+
+
+@dataclass
+class FakeLedger:
+    state: dict[str, bytes] = field(default_factory=dict)
+    history: dict[str, list[kv_pb.KeyModification]] = field(default_factory=dict)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (tx id, name, payload)
+
+
+class FakeStub:
+    """The subset of ``fabric_shim.stub.ChaincodeStub`` the contract uses, over a :class:`FakeLedger`."""
+
+    def __init__(self, ledger: FakeLedger, fn: str, args: list[str], who: Identity, now_ms: int, tx_id: str) -> None:
+        self.ledger = ledger
+        self._fn, self._args = fn, args
+        self._creator = {"mspid": who.msp, "idBytes": who.pem}
+        self._ts = Timestamp(seconds=now_ms // 1000, nanos=(now_ms % 1000) * 1_000_000)
+        self._tx_id = tx_id
+        self._events: list[tuple[str, bytes]] = []
+
+    def get_function_and_parameters(self) -> tuple[str, list[str]]:
+        return self._fn, list(self._args)
+
+    def get_creator(self) -> dict[str, Any]:
+        return self._creator
+
+    def get_tx_timestamp(self) -> Timestamp:
+        return self._ts
+
+    def get_txid(self) -> str:
+        return self._tx_id
+
+    def get_channel_id(self) -> str:
+        return "flexchannel"
+
+    async def get_state(self, key: str) -> bytes:
+        return self.ledger.state.get(key, b"")
+
+    async def put_state(self, key: str, value: bytes) -> None:
+        assert isinstance(value, bytes)
+        self.ledger.state[key] = value
+        self.ledger.history.setdefault(key, []).append(
+            kv_pb.KeyModification(tx_id=self._tx_id, value=value, timestamp=self._ts, is_delete=False))
+
+    async def delete_state(self, key: str) -> None:
+        self.ledger.state.pop(key, None)
+        self.ledger.history.setdefault(key, []).append(
+            kv_pb.KeyModification(tx_id=self._tx_id, timestamp=self._ts, is_delete=True))
+
+    async def get_state_by_range(self, start: str, end: str) -> _Iter:
+        keys = sorted(k for k in self.ledger.state if start <= k < end)
+        return _Iter([kv_pb.KV(namespace="flexledger", key=k, value=self.ledger.state[k]) for k in keys])
+
+    async def get_history_for_key(self, key: str) -> _Iter:
+        return _Iter(list(reversed(self.ledger.history.get(key, []))))
+
+    def set_event(self, name: str, payload: bytes) -> None:
+        self._events.append((name, payload))
+
+    def get_events(self) -> list[tuple[str, bytes]]:
+        return list(self._events)
+
+
+#: The only functions allowed to change the sum of all balances.
+MONEY_IN_OUT = ("Deposit", "Withdraw")
+
+
+class Refused(Exception):
+    """The chaincode answered with an error; ``str()`` is its message."""
+
+
+@lru_cache(maxsize=1)
+def _chaincode() -> tuple[FlexledgerContract, Any]:
+    """Building the ContractChaincode (metadata, schemas) takes ~0.2 s: once per test session."""
+    from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
+
+    contract = FlexledgerContract()
+    return contract, ContractChaincode.new_chaincode(contract)
+
+
+class Chain:
+    """One channel with the flexledger chaincode: invoke functions as an identity at a settable time."""
+
+    def __init__(self, oracle: Oracle | None = None) -> None:
+        self.contract, self.cc = _chaincode()
+        self.use_oracle(oracle or Oracle())
+        self.ledger = FakeLedger()
+        self.now_ms = parse_iso("2026-11-20T08:00:00Z", "now")
+        self._seq = 0
+
+    def use_oracle(self, oracle: Oracle) -> None:
+        """Swap the contract's oracle (the shared chaincode is reused across tests)."""
+        self.contract._oracle = oracle
+
+    def at(self, when: str) -> None:
+        self.now_ms = parse_iso(when, "when")
+
+    @property
+    def now(self) -> str:
+        return iso(self.now_ms)
+
+    def stub(self, who: Identity, fn: str, args: tuple[Any, ...]) -> FakeStub:
+        self._seq += 1
+        text = [a if isinstance(a, str) else json.dumps(a) for a in args]
+        return FakeStub(self.ledger, fn, text, who, self.now_ms, f"tx{self._seq:05d}")
+
+    def _answer(self, stub: FakeStub, response: Any) -> Any:
+        if response.status != 200:
+            assert not stub.get_events(), "a refused transaction must not emit events"
+            raise Refused(response.message)
+        for name, payload in stub.get_events():
+            self.ledger.events.append((stub.get_txid(), name, json.loads(payload)))
+        return json.loads(response.payload) if response.payload else None
+
+    async def ainvoke(self, who: Identity, fn: str, *args: Any) -> Any:
+        """Invoke; every successful transaction except Deposit/Withdraw must conserve the sum of all balances."""
+        stub = self.stub(who, fn, args)
+        before = self.total_cents()
+        answer = self._answer(stub, await self.cc.invoke(stub))
+        if fn not in MONEY_IN_OUT:
+            assert self.total_cents() == before, f"{fn} changed the sum of all balances"
+        self.assert_escrow_consistent()
+        return answer
+
+    def invoke(self, who: Identity, fn: str, *args: Any) -> Any:
+        return asyncio.run(self.ainvoke(who, fn, *args))
+
+    def refuse(self, who: Identity, fn: str, *args: Any, field: str) -> str:
+        """Invoke expecting a refusal whose message starts with ``field``; the state must not change."""
+        before = dict(self.ledger.state)
+        events = len(self.ledger.events)
+        try:
+            self.invoke(who, fn, *args)
+        except Refused as exc:
+            message = str(exc)
+        else:
+            raise AssertionError(f"{fn} was accepted, expected a refusal on {field}")
+        assert message.startswith(f"{field}:"), message
+        assert self.ledger.state == before, f"{fn} changed the ledger although it was refused"
+        assert len(self.ledger.events) == events
+        return message
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [payload for _, n, payload in self.ledger.events if n == name]
+
+    def total_cents(self) -> int:
+        """Sum of every participant's available + escrow money, read straight from the state."""
+        total = 0
+        for key, raw in self.ledger.state.items():
+            if key.startswith("\x00balance\x00"):
+                record = json.loads(raw)
+                total += record["available_cents"] + record["escrow_cents"]
+        return total
+
+    def assert_escrow_consistent(self) -> None:
+        """Each participant's escrow_cents equals the sum of its per-market escrow records."""
+        per: dict[str, int] = {}
+        balances: dict[str, int] = {}
+        for key, raw in self.ledger.state.items():
+            record = json.loads(raw) if key.startswith(("\x00escrow\x00", "\x00balance\x00")) else None
+            if key.startswith("\x00escrow\x00"):
+                per[record["participant"]] = per.get(record["participant"], 0) + record["cents"]
+            elif key.startswith("\x00balance\x00"):
+                balances[record["participant"]] = record["escrow_cents"]
+        for msp, cents in balances.items():
+            assert per.get(msp, 0) == cents, f"{msp}: escrow {cents} != sum of market escrows {per.get(msp, 0)}"
