@@ -116,8 +116,13 @@ class CaClient:
     def register(self, name: str, secret: str, id_type: str, role: str | None) -> None:
         args = ["register", "-u", f"https://{self.url_host}", "--id.name", name, "--id.secret", secret,
                 "--id.type", id_type]  # fmt: skip
-        if role:
-            args += ["--id.attrs", f"role={role}:ecert"]
+        attrs = [f"role={role}:ecert"] if role else []
+        if id_type == "admin":
+            # The org admin registers the organisation's users (the gateway's POST /users): it may
+            # register clients and give them a role; the chaincode decides which roles count.
+            attrs += ["hf.Registrar.Roles=client", "hf.Registrar.Attributes=role", "hf.Revoker=true"]
+        if attrs:
+            args += ["--id.attrs", ",".join(attrs)]
         self._run(*args, home=self.registrar_home)
 
     def enroll(self, name: str, secret: str, dest: Path, tls_hosts: list[str] | None) -> Enrolled:

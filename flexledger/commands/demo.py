@@ -1,0 +1,72 @@
+"""``flexledger demo [--down] [--out DIR]``: the main job — a full market day on the real network."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from flexledger.commands import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("demo", help="start the network and gateways, run a full market day, print the outcome")
+    parser.add_argument("--out", default="out/demo", help="folder for the plots and tables (default: out/demo)")
+    parser.add_argument("--down", action="store_true", help="stop the network and gateways afterwards")
+    parser.set_defaults(func=_run)
+
+
+def _say(msg: str) -> None:
+    print(f"[demo] {msg}", flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from network.binaries import BinariesMissing
+    from network.manager import Network
+
+    net = Network()
+    started = time.monotonic()
+    try:
+        net.up()
+        urls = net.start_gateways()
+    except (BinariesMissing, RuntimeError, TimeoutError) as exc:
+        raise UserError(str(exc)) from exc
+    try:
+        outcome, text = run_day(net, urls, Path(args.out))
+        print(text, flush=True)
+    finally:
+        if args.down:
+            stopped = net.down()
+            _say(f"network down: stopped {len(stopped)} processes")
+    _say(f"done in {time.monotonic() - started:.0f} s")
+    if not args.down:
+        for org, url in urls.items():
+            _say(f"{org:<8} gateway {url}   API docs {url}/docs   admin token {net.layout.wallet(org)}/admin.token")
+        _say("the network keeps running: 'flexledger network status', 'flexledger network down'")
+    return 0 if all(m.verification.get("matches") for m in outcome.markets) else 1
+
+
+def run_day(net, urls: dict[str, str], out_dir: Path):
+    """Run the scenario through the gateways at ``urls``; return the outcome and the printed summary."""
+    from flexledger.demo import report
+    from flexledger.demo.api import OrgApi
+    from flexledger.demo.scenario import MarketDay
+
+    admins = {org: OrgApi.admin_of(org, url, net.layout.wallet(org)) for org, url in urls.items()}
+    outcome = MarketDay(admins, progress=_say).run()
+    payments = report.payments_table(outcome)
+    plots = report.write_plots(outcome, payments, out_dir)
+    status = net.status()
+    heights = sorted({n["height"] for n in status["nodes"] if n["kind"] == "peer"} - {None})
+    endorsers = ", ".join(o.msp_id for o in net.topo.endorsing_orgs)
+    flex = report.flexibility_market(outcome)
+    extra = {
+        "\nLedger height (every peer)": ", ".join(str(h) for h in heights),
+        "Flexibility result hash": (flex.clearing.get("result_hash") if flex else None),
+        "Endorsed by (policy " + net.topo.endorsement_policy + ")": endorsers,
+        "Plots": ", ".join(str(p) for p in plots),
+    }
+    for table, frame in (("awards", report.awards_table(outcome)), ("payments", payments),
+                         ("balances", report.balances_table(outcome))):  # fmt: skip
+        frame.to_csv(out_dir / f"{table}.csv", index=False)
+    return outcome, report.summary(outcome, extra)
