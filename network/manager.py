@@ -125,10 +125,8 @@ class Network:
         state = self.state()
         if state.get("ready"):
             if state.get("oracle_fault") != oracle_fault:
-                raise RuntimeError(
-                    f"the network is already up with oracle fault {state.get('oracle_fault')!r}; "
-                    "run 'flexledger network down' first to change it"
-                )
+                self._switch_oracle_fault(state, oracle_fault)
+                state = self.state()
             dead = self._restart_dead(state)
             self.progress("network is up" + (f" (restarted {', '.join(dead)})" if dead else ", nothing to do"))
             return self.state()
@@ -213,6 +211,16 @@ class Network:
                   "tso": roles.get("tso", []), "settlement": roles.get("settlement", [])}  # fmt: skip
         self._step("recording the marketplace governance (which organisation may hold which role)")
         self.invoke("dso", "admin", "InitMarketplace", json.dumps(config, sort_keys=True))
+
+    def _switch_oracle_fault(self, state: dict[str, Any], oracle_fault: str | None) -> None:
+        """Restart the chaincode servers so that only ``oracle_fault``'s (if any) runs a perturbed oracle."""
+        self.progress("restarting the chaincode servers " + (f"with a perturbed oracle at {oracle_fault}"
+                      if oracle_fault else "with honest oracles everywhere"))  # fmt: skip
+        for org in self.topo.orgs:
+            processes.stop(self.layout, f"{org.name}-chaincode")
+        self._save_state(oracle_fault=oracle_fault)
+        self._start_all([(self.chaincode_spec(o, state["package_id"], o.name == oracle_fault), o.chaincode_port)
+                         for o in self.topo.orgs])  # fmt: skip
 
     def _restart_dead(self, state: dict[str, Any]) -> list[str]:
         topo = self.topo

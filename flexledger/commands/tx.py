@@ -1,6 +1,7 @@
 """``flexledger tx submit|evaluate --org ORG [--user USER] FUNCTION [ARGS...]``.
 
-Runs one transaction as a real identity of ORG (enrolled at ORG's Fabric CA) through ORG's peer.
+Runs one transaction as a real identity of ORG (enrolled at ORG's Fabric CA) through ORG's
+peer's Gateway service, with the project's Python Gateway client.
 """
 
 from __future__ import annotations
@@ -24,36 +25,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=_run)
 
 
+def _default_user(org: str) -> str:
+    from gateway.errors import ConfigError
+    from gateway.profile import load_profile, profile_path
+
+    try:
+        identities = load_profile(profile_path(org)).identities
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    return next((name for name, ident in identities.items() if ident.role != "admin"), "admin")
+
+
 def _run(args: argparse.Namespace) -> int:
-    from network.fabric_cli import FabricCommandFailed
-    from network.manager import Network
+    from gateway import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure, contract_session
 
-    net = Network()
+    user = args.user or _default_user(args.org)
     try:
-        org = net.topo.org(args.org)
-    except KeyError as exc:
-        raise UserError(f"--org: {exc.args[0]}") from exc
-    users = [u.name for u in org.users]
-    user = args.user or next(u.name for u in org.users if u.role != "admin")
-    if user not in users:
-        raise UserError(f"--user: {args.org} has no user {user!r}; known: {', '.join(users)}")
-    if not net.state().get("ready"):
-        raise UserError("the network is not up; run 'flexledger network up'")
-    try:
-        if args.mode == "submit":
-            out = net.invoke(args.org, user, args.function, *args.args)
-        else:
-            out = net.query(args.org, user, args.function, *args.args)
-    except FabricCommandFailed as exc:
-        raise UserError(_chaincode_message(exc.output)) from exc
-    print(out)
-    sys.stdout.flush()
+        with contract_session(args.org, user) as contract:
+            if args.mode == "submit":
+                out = contract.submit(args.function, *args.args)
+            else:
+                out = contract.evaluate(args.function, *args.args)
+    except ConfigError as exc:
+        raise UserError(f"--org/--user: {exc}") from None
+    except EndorseError as exc:
+        if exc.mismatched_orgs:
+            raise UserError(str(exc)) from None
+        raise UserError(exc.chaincode_message or exc.message) from None
+    except RpcFailure as exc:
+        raise UserError(exc.chaincode_message or exc.message) from None
+    except CommitError as exc:
+        raise UserError(f"transaction {exc} was not committed") from None
+    except GatewayError as exc:
+        raise UserError(str(exc)) from None
+    sys.stdout.write(out.decode("utf-8", errors="replace") + "\n")
     return 0
-
-
-def _chaincode_message(output: str) -> str:
-    """The chaincode's own message out of the peer CLI's error text."""
-    marker = "message:"
-    if marker in output:
-        return output[output.rfind(marker) + len(marker) :].strip().rstrip(")").strip().strip('"')
-    return output.strip().splitlines()[-1] if output.strip() else "transaction failed"

@@ -1,0 +1,44 @@
+"""Python Fabric Gateway client and the organisation's REST service.
+
+Client API (shaped like Fabric's official Gateway clients)::
+
+    from gateway import connect_from_profile
+    with connect_from_profile(".flexledger/profiles/agg1.json", "user1") as gw:
+        contract = gw.get_network("flexchannel").get_contract("flexledger")
+        contract.evaluate("GetMarketplace")
+        contract.submit("RegisterDevice", device_json)
+"""
+
+from gateway.client import (
+    Contract,
+    Gateway,
+    Network,
+    Proposal,
+    Status,
+    SubmittedTransaction,
+    Timeouts,
+    Transaction,
+    connect,
+    connect_from_profile,
+    contract_session,
+)
+from gateway.errors import (
+    CommitError,
+    CommitStatusError,
+    ConfigError,
+    EndorseError,
+    ErrorDetail,
+    EvaluateError,
+    GatewayError,
+    RpcFailure,
+    SubmitError,
+)
+from gateway.events import ChaincodeEvent, Checkpoint, FileCheckpoint
+from gateway.identity import X509Identity
+
+__all__ = [
+    "ChaincodeEvent", "Checkpoint", "CommitError", "CommitStatusError", "ConfigError", "Contract",
+    "EndorseError", "ErrorDetail", "EvaluateError", "FileCheckpoint", "Gateway", "GatewayError", "Network",
+    "Proposal", "RpcFailure", "Status", "SubmitError", "SubmittedTransaction", "Timeouts", "Transaction",
+    "X509Identity", "connect", "connect_from_profile", "contract_session",
+]

@@ -1,0 +1,91 @@
+"""Aggregator endpoints: devices, portfolio, market enrolment, bids, balance.
+
+The caller's own identity signs every transaction, so an aggregator can only ever act as itself; ids of
+other aggregators' devices or bids are refused by the chaincode (ownership), mapped to 403/404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from gateway.api.auth import Principal
+from gateway.api.errors import ERROR_RESPONSES, ApiError
+from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page
+from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
+from gateway.api.state import AppState, decode, dump, principal, require, state_of
+
+router = APIRouter(responses=ERROR_RESPONSES)
+Aggregator = Annotated[Principal, Depends(require("aggregator"))]
+Anyone = Annotated[Principal, Depends(principal)]
+State = Annotated[AppState, Depends(state_of)]
+Name = Annotated[str, Query(max_length=64)]
+
+
+@router.post("/devices", status_code=201, tags=["aggregators"], summary="Register a device you manage")
+def register_device(body: DeviceIn, who: Aggregator, state: State) -> Any:
+    return decode(state.ledger.submit(who.user, "RegisterDevice", dump(body.model_dump(exclude_none=True))))
+
+
+@router.get("/devices", tags=["aggregators"], summary="List devices (filters: manager, owner, feeder, node, status)")
+def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
+                 manager: Name | None = None, owner: Name | None = None, feeder: Name | None = None,
+                 node: Name | None = None, status: Name | None = None) -> Page:
+    query = {"manager": manager, "owner": owner, "feeder": feeder, "node": node, "status": status,
+             "page_size": page_size, "bookmark": bookmark}
+    query = {k: v for k, v in query.items() if v is not None}
+    return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListDevices", dump(query))),
+                               page_size, bookmark)
+
+
+@router.get("/devices/{device_id}", tags=["aggregators"], summary="One device")
+def read_device(device_id: str, who: Anyone, state: State) -> Any:
+    return decode(state.ledger.evaluate(who.user, "ReadDevice", device_id))
+
+
+@router.patch("/devices/{device_id}", tags=["aggregators"], summary="Change power/capacity of your device")
+def update_device(device_id: str, body: DevicePatch, who: Aggregator, state: State) -> Any:
+    patch = body.model_dump(exclude_none=True)
+    if not patch:
+        raise ApiError(422, "validation_error", "body: give at least one field to change", "body")
+    return decode(state.ledger.submit(who.user, "UpdateDevice", device_id, dump(patch)))
+
+
+@router.delete("/devices/{device_id}", tags=["aggregators"], summary="Retire your device")
+def retire_device(device_id: str, who: Aggregator, state: State) -> Any:
+    return decode(state.ledger.submit(who.user, "RetireDevice", device_id))
+
+
+@router.get("/portfolio", tags=["aggregators"], summary="Your organisation's devices, bids, trades, balance")
+def portfolio(who: Aggregator, state: State) -> Any:
+    return decode(state.ledger.evaluate(who.user, "QueryByParticipant", who.msp_id))
+
+
+@router.get("/balance", tags=["aggregators"], summary="Your organisation's funds")
+def balance(who: Anyone, state: State) -> Any:
+    return decode(state.ledger.evaluate(who.user, "GetBalance", who.msp_id))
+
+
+@router.post("/markets/{market_id}/enrolment", status_code=201, tags=["aggregators"],
+             summary="Enrol your organisation in a market")
+def enrol(market_id: str, who: Aggregator, state: State) -> Any:
+    return decode(state.ledger.submit(who.user, "EnrolInMarket", market_id))
+
+
+@router.post("/bids", status_code=201, tags=["aggregators"], summary="Place a bid (capacity or flexibility)")
+def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
+    if body.products is None:
+        for name in ("periods", "quantity_mw", "price_eur_per_mwh"):
+            if getattr(body, name) is None:
+                raise ApiError(422, "validation_error",
+                               f"{name}: required for a capacity bid (or give products for a flexibility bid)",
+                               name)
+    elif any(getattr(body, n) is not None for n in ("periods", "quantity_mw", "min_mw", "price_eur_per_mwh")):
+        raise ApiError(422, "validation_error", "products: a flexibility bid takes no capacity fields", "products")
+    return decode(state.ledger.submit(who.user, "PlaceBid", dump(body.model_dump(exclude_none=True))))
+
+
+@router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open")
+def cancel_bid(bid_id: str, who: Aggregator, state: State) -> Any:
+    return decode(state.ledger.submit(who.user, "CancelBid", bid_id))

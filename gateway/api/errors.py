@@ -1,0 +1,155 @@
+"""The one error model of the REST service: ``{"error": {"code", "message", "field"}}`` + HTTP status.
+
+Chaincode refusals arrive as ``field: message`` text inside the peers' error details; they are mapped to
+400/403/404/409 by what they say, so clients can branch on the status and show the field.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.ca import CAError
+from gateway.errors import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure
+
+log = logging.getLogger("gateway.api")
+
+_FIELD = re.compile(r"^([A-Za-z_$][\w$.\[\]-]*): (.+)$", re.DOTALL)
+
+#: Words of a chaincode refusal and the status they map to, most specific first.
+_STATUS_RULES: list[tuple[int, str, tuple[str, ...]]] = [
+    (403, "forbidden", ("needs role", "not allowed", "forbidden", "permission", "not authori", "access denied",
+                        "is managed by", "belongs to", "may not", "cannot act")),
+    (404, "not_found", ("not found", "does not exist", "is not registered", "no such", "has been published",
+                        "have been published", "no network")),
+    (409, "conflict", ("already", "the gate of", "not enrolled", "insufficient", "cents available", "escrow",
+                       "is retired", "not initialised", "not been cleared", "not cleared", "no longer",
+                       "can only be", "only after", "only a cleared", "pending hand-over", "exceed the")),
+]
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every non-2xx answer of the service has this body."""
+
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """Raised by routes; rendered as :class:`ErrorBody`."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+def split_field(text: str) -> tuple[str | None, str]:
+    """``"device.max_power_mw: must be > 0"`` → (``"device.max_power_mw"``, ``"must be > 0"``)."""
+    m = _FIELD.match(text.strip())
+    if m:
+        return m.group(1), m.group(2)
+    return None, text.strip()
+
+
+def chaincode_status(message: str) -> tuple[int, str]:
+    lowered = message.lower()
+    for status, code, words in _STATUS_RULES:
+        if any(w in lowered for w in words):
+            return status, code
+    return 400, "invalid"
+
+
+def from_gateway_error(exc: GatewayError) -> ApiError:
+    """Translate a client-library error into the REST error model."""
+    if isinstance(exc, EndorseError) and exc.mismatched_orgs:
+        groups = "; ".join(", ".join(orgs) for orgs in exc.disagreement.values())
+        who = groups or ", ".join(exc.mismatched_orgs)
+        return ApiError(502, "endorsement_mismatch",
+                        f"organisations computed different results ({who}): nothing was written")
+    if isinstance(exc, RpcFailure):
+        text = exc.chaincode_message
+        if text is not None:
+            field, message = split_field(text)
+            status, code = chaincode_status(message)
+            return ApiError(status, code, message, field)
+        if exc.code == grpc.StatusCode.PERMISSION_DENIED:
+            return ApiError(403, "forbidden", f"the peer refused this identity: {exc.message}")
+        if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+            return ApiError(503, "ledger_unavailable", f"the ledger did not answer: {exc.message}")
+        return ApiError(502, "ledger_error", f"the ledger failed: {exc.message}")
+    if isinstance(exc, CommitError):
+        return ApiError(409, "commit_invalid", f"transaction was not committed: {exc.code_name}")
+    if isinstance(exc, CAError):
+        if exc.already_registered:
+            return ApiError(409, "conflict", str(exc).removeprefix("ca: "), "name")
+        return ApiError(502, "ca_error", str(exc))
+    if isinstance(exc, ConfigError):
+        field, message = split_field(str(exc))
+        return ApiError(500, "configuration", message, field)
+    return ApiError(500, "internal", str(exc))
+
+
+def _render(err: ApiError) -> JSONResponse:
+    body = ErrorBody(error=ErrorInfo(code=err.code, message=err.message, field=err.field))
+    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+    return JSONResponse(body.model_dump(), status_code=err.status, headers=headers)
+
+
+def _loc_to_field(loc: tuple) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    """Register handlers so that every error, including 422 and 404, uses the one model."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return _render(exc)
+
+    @app.exception_handler(GatewayError)
+    async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
+        err = from_gateway_error(exc)
+        if err.status >= 500:
+            log.warning("ledger error: %s", exc)
+        return _render(err)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = _loc_to_field(tuple(first.get("loc", ())))
+        message = str(first.get("msg", "invalid"))
+        return _render(ApiError(422, "validation_error", f"{field}: {message}" if field else message, field))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return _render(ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _render(ApiError(500, "internal", f"internal error: {type(exc).__name__}"))
+
+
+#: For route decorators: documents the error model in OpenAPI.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 422, 502, 503)
+}

@@ -1,0 +1,86 @@
+"""The service's door to the ledger: evaluate/submit/events *as a given wallet user*.
+
+Routes depend on the :class:`Ledger` protocol, so unit tests can run the app on an in-memory fake while
+production uses :class:`FabricLedger` (one TLS channel to the org's peer, one Gateway per user sharing it,
+each signing with that user's own key).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+
+from gateway.client import Contract, Gateway, Timeouts
+from gateway.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
+from gateway.identity import X509Identity, load_identity, load_signer
+from gateway.profile import ConnectionProfile
+
+
+class EventStream(Protocol):
+    def __iter__(self) -> Iterator[ChaincodeEvent]: ...
+
+    def close(self) -> None: ...
+
+
+class Ledger(Protocol):
+    """What routes need from Fabric, always on behalf of one wallet user."""
+
+    def identity(self, user: str) -> X509Identity: ...
+
+    def evaluate(self, user: str, function: str, *args: str) -> bytes: ...
+
+    def submit(self, user: str, function: str, *args: str) -> bytes: ...
+
+    def events(self, user: str, checkpoint: Checkpoint | None) -> EventStream: ...
+
+    def close(self) -> None: ...
+
+
+class FabricLedger:
+    """The real thing: the Gateway client library over one shared gRPC channel."""
+
+    def __init__(self, profile: ConnectionProfile, timeouts: Timeouts | None = None) -> None:
+        self.profile = profile
+        self.timeouts = timeouts or Timeouts()
+        root = Path(profile.peer.tls_ca_cert).read_bytes()
+        credentials = grpc.ssl_channel_credentials(root_certificates=root)
+        self._channel = grpc.secure_channel(
+            profile.peer.endpoint, credentials,
+            options=[("grpc.ssl_target_name_override", profile.peer.server_name),
+                     ("grpc.max_receive_message_length", 100 * 1024 * 1024)],
+        )
+        self._gateways: dict[str, Gateway] = {}
+        self._lock = threading.Lock()
+
+    def _gateway(self, user: str) -> Gateway:
+        with self._lock:
+            gw = self._gateways.get(user)
+            if gw is None:
+                files = self.profile.identity_files(user)
+                gw = Gateway(self._channel, load_identity(self.profile.msp_id, files.cert),
+                             load_signer(files.key), self.timeouts)
+                self._gateways[user] = gw
+            return gw
+
+    def _contract(self, user: str) -> Contract:
+        return self._gateway(user).get_network(self.profile.channel).get_contract(self.profile.chaincode)
+
+    def identity(self, user: str) -> X509Identity:
+        return self._gateway(user).identity
+
+    def evaluate(self, user: str, function: str, *args: str) -> bytes:
+        return self._contract(user).evaluate(function, *args)
+
+    def submit(self, user: str, function: str, *args: str) -> bytes:
+        return self._contract(user).submit(function, *args)
+
+    def events(self, user: str, checkpoint: Checkpoint | None) -> ChaincodeEventStream:
+        network = self._gateway(user).get_network(self.profile.channel)
+        return network.chaincode_events(self.profile.chaincode, checkpoint=checkpoint)
+
+    def close(self) -> None:
+        self._channel.close()

@@ -1,0 +1,61 @@
+"""Market reads for every role: markets, their bids and results, the network model.
+
+``GET /markets`` and ``GET /markets/{id}`` call the chaincode functions ``ListMarkets`` and ``ReadMarket``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from gateway.api.auth import Principal
+from gateway.api.errors import ERROR_RESPONSES
+from gateway.api.models import Page
+from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
+from gateway.api.state import AppState, decode, dump, principal, state_of
+
+router = APIRouter(responses=ERROR_RESPONSES, tags=["markets"])
+Anyone = Annotated[Principal, Depends(principal)]
+State = Annotated[AppState, Depends(state_of)]
+Filter = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/markets", summary="List markets")
+def list_markets(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
+                 day: Filter = None, kind: Filter = None, status: Filter = None, feeder: Filter = None) -> Page:
+    query = {k: v for k, v in {"day": day, "kind": kind, "status": status, "feeder": feeder}.items()
+             if v is not None}
+    return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListMarkets", dump(query))),
+                               page_size, bookmark)
+
+
+@router.get("/markets/{market_id}", summary="One market")
+def read_market(market_id: str, who: Anyone, state: State) -> Any:
+    return decode(state.ledger.evaluate(who.user, "ReadMarket", market_id))
+
+
+@router.get("/markets/{market_id}/bids", summary="Bids of a market")
+def list_bids(market_id: str, who: Anyone, state: State, page_size: PageSize = 50,
+              bookmark: Bookmark = None) -> Page:
+    return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListBids", market_id)),
+                               page_size, bookmark)
+
+
+@router.get("/markets/{market_id}/result", summary="Clearing result of a market")
+def market_result(market_id: str, who: Anyone, state: State) -> Any:
+    clearing = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
+    if isinstance(clearing, dict) and "result" in clearing:
+        return {"market_id": market_id, "result": clearing["result"], "result_hash": clearing.get("result_hash"),
+                "input_hash": clearing.get("input_hash")}
+    return clearing
+
+
+@router.get("/network", summary="Feeder model (latest version, or ?version=)")
+def read_network(who: Anyone, state: State, version: Annotated[str, Query(max_length=32)] = "") -> Any:
+    return decode(state.ledger.evaluate(who.user, "ReadNetwork", version))
+
+
+@router.get("/marketplace", summary="Governance record: which MSP holds which role")
+def marketplace(who: Anyone, state: State) -> Any:
+    return decode(state.ledger.evaluate(who.user, "GetMarketplace"))

@@ -1,0 +1,436 @@
+"""Gateway → Network → Contract: the client API, shaped like Fabric's official Gateway clients.
+
+One gRPC connection to one peer's Gateway service. Every request is signed by the caller's own identity.
+Each step of a transaction (proposal, endorsed transaction, commit-status request) exposes the bytes it
+signs and their digest, so a signer outside the process can sign them (see :mod:`gateway.offline`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.peer import proposal_pb2, transaction_pb2
+
+from gateway import proposal as builder
+from gateway.errors import (
+    CommitError,
+    CommitStatusError,
+    ConfigError,
+    EndorseError,
+    EvaluateError,
+    SubmitError,
+    details_of,
+    from_rpc_error,
+)
+from gateway.identity import Signer, X509Identity, digest, load_identity, load_signer
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-call deadlines in seconds (the gateway has its own, shorter or not)."""
+
+    evaluate: float = 30.0
+    endorse: float = 60.0
+    submit: float = 30.0
+    commit_status: float = 120.0
+    #: right after a network starts, the gateway's discovery may not yet see every org's peer (gossip is
+    #: still converging) and answers FAILED_PRECONDITION "no combination of peers"; retry that this long
+    discovery_settle: float = 30.0
+    #: a transaction endorsed right after a commit may be refused (or simulated differently) by another
+    #: org's peer that has not committed that block yet, while the own org's peer accepted it; the same
+    #: signed proposal is endorsed again for up to this long before the refusal is reported
+    peer_catch_up: float = 6.0
+
+
+@dataclass(frozen=True)
+class Status:
+    """Commit status of a transaction: its validation code and block."""
+
+    transaction_id: str
+    code: int
+    block_number: int
+
+    @property
+    def code_name(self) -> str:
+        return transaction_pb2.TxValidationCode.Name(self.code)
+
+    @property
+    def successful(self) -> bool:
+        return self.code == transaction_pb2.VALID
+
+
+class Gateway:
+    """A connection to a peer's Gateway service on behalf of one identity."""
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        identity: X509Identity,
+        signer: Signer | None = None,
+        timeouts: Timeouts | None = None,
+        diagnose_mismatch: bool = True,
+    ) -> None:
+        self._channel = channel
+        self.stub = gateway_pb2_grpc.GatewayStub(channel)
+        self.identity = identity
+        self.signer = signer
+        self.timeouts = timeouts or Timeouts()
+        self.diagnose_mismatch = diagnose_mismatch
+        self._creator = identity.serialize()
+
+    @property
+    def creator(self) -> bytes:
+        return self._creator
+
+    def sign(self, message: bytes, what: str) -> bytes:
+        """Signature over ``message`` with the in-process signer; without one, explain offline signing."""
+        if self.signer is None:
+            raise ConfigError(
+                f"signer: this gateway has no signer; sign the {what} digest offline and pass the signature "
+                f"to Gateway.new_signed_{what}()"
+            )
+        return self.signer(digest(message))
+
+    def get_network(self, name: str) -> Network:
+        return Network(self, name)
+
+    # offline signing: rebuild a step from its bytes and an externally made signature
+    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> Proposal:
+        proposed = gateway_pb2.ProposedTransaction.FromString(proposal_bytes)
+        proposed.proposal.signature = signature
+        tx_id, channel_id = builder.proposal_ids(proposed.proposal.proposal_bytes)
+        return Proposal(self, proposed, channel_id)
+
+    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> Transaction:
+        prepared = gateway_pb2.PreparedTransaction.FromString(transaction_bytes)
+        prepared.envelope.signature = signature
+        payload = common_pb2.Payload.FromString(prepared.envelope.payload)
+        channel_id = common_pb2.ChannelHeader.FromString(payload.header.channel_header).channel_id
+        return Transaction(self, prepared, channel_id)
+
+    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> SubmittedTransaction:
+        signed = gateway_pb2.SignedCommitStatusRequest.FromString(commit_bytes)
+        signed.signature = signature
+        request = gateway_pb2.CommitStatusRequest.FromString(signed.request)
+        return SubmittedTransaction(self, request.transaction_id, request.channel_id, b"", signed)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Network:
+    """A channel seen through the gateway."""
+
+    def __init__(self, gateway: Gateway, name: str) -> None:
+        self.gateway = gateway
+        self.name = name
+
+    def get_contract(self, chaincode_name: str) -> Contract:
+        return Contract(self, chaincode_name)
+
+    def chaincode_events(self, chaincode_name: str, **kwargs: object):  # -> events.ChaincodeEventStream
+        """Stream of the chaincode's events; see :func:`gateway.events.chaincode_events`."""
+        from gateway.events import chaincode_events
+
+        return chaincode_events(self, chaincode_name, **kwargs)  # type: ignore[arg-type]
+
+
+class Contract:
+    """A chaincode on a channel: evaluate queries, submit transactions."""
+
+    def __init__(self, network: Network, chaincode_name: str) -> None:
+        self.network = network
+        self.gateway = network.gateway
+        self.name = chaincode_name
+
+    def new_proposal(
+        self,
+        function: str,
+        *args: str | bytes,
+        transient: dict[str, bytes] | None = None,
+        endorsing_orgs: Iterable[str] = (),
+    ) -> Proposal:
+        """An unsigned-or-signed proposal: signed now when the gateway has a signer, else offline."""
+        built = builder.build_proposal(
+            self.gateway.creator, self.network.name, self.name, function, builder.encode_args(args), transient
+        )
+        proposed = gateway_pb2.ProposedTransaction(
+            transaction_id=built.transaction_id,
+            proposal=proposal_pb2.SignedProposal(proposal_bytes=built.proposal_bytes),
+            endorsing_organizations=list(endorsing_orgs),
+        )
+        if self.gateway.signer is not None:
+            proposed.proposal.signature = self.gateway.sign(built.proposal_bytes, "proposal")
+        return Proposal(self.gateway, proposed, self.network.name)
+
+    def evaluate(self, function: str, *args: str | bytes, transient: dict[str, bytes] | None = None,
+                 target_orgs: Iterable[str] = ()) -> bytes:
+        """Run ``function`` on one peer without ordering it; returns the chaincode's result."""
+        return self.new_proposal(function, *args, transient=transient).evaluate(target_orgs)
+
+    def submit_async(self, function: str, *args: str | bytes, transient: dict[str, bytes] | None = None,
+                     endorsing_orgs: Iterable[str] = ()) -> SubmittedTransaction:
+        """Endorse and hand to the orderers; returns at once with the result, commit status to follow."""
+        proposal = self.new_proposal(function, *args, transient=transient, endorsing_orgs=endorsing_orgs)
+        return proposal.endorse().submit()
+
+    def submit(self, function: str, *args: str | bytes, transient: dict[str, bytes] | None = None,
+               endorsing_orgs: Iterable[str] = ()) -> bytes:
+        """Endorse → submit → wait for commit; returns the result, or raises CommitError if not VALID."""
+        return self.submit_async(function, *args, transient=transient, endorsing_orgs=endorsing_orgs).wait()
+
+
+class Proposal:
+    """A transaction proposal; ``bytes``/``digest`` are what an offline signer needs."""
+
+    def __init__(self, gateway: Gateway, proposed: gateway_pb2.ProposedTransaction, channel_id: str) -> None:
+        self.gateway = gateway
+        self._proposed = proposed
+        self.channel_id = channel_id
+
+    @property
+    def transaction_id(self) -> str:
+        return self._proposed.transaction_id
+
+    @property
+    def bytes(self) -> bytes:
+        """Serialised gateway.ProposedTransaction: hand it to a signer, rebuild with new_signed_proposal."""
+        return self._proposed.SerializeToString()
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the proposal bytes: what the creator signs."""
+        return digest(self._proposed.proposal.proposal_bytes)
+
+    def _signed(self) -> proposal_pb2.SignedProposal:
+        if not self._proposed.proposal.signature:
+            raise ConfigError("signature: proposal is not signed and the gateway has no signer; sign .digest offline "
+                              "and use Gateway.new_signed_proposal")
+        return self._proposed.proposal
+
+    def evaluate(self, target_orgs: Iterable[str] = ()) -> bytes:
+        request = gateway_pb2.EvaluateRequest(
+            transaction_id=self.transaction_id, channel_id=self.channel_id,
+            proposed_transaction=self._signed(), target_organizations=list(target_orgs),
+        )
+        try:
+            response = self.gateway.stub.Evaluate(request, timeout=self.gateway.timeouts.evaluate)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(EvaluateError, exc, self.transaction_id) from None
+        return response.result.payload
+
+    def _endorse_envelope(self, orgs: list[str]) -> common_pb2.Envelope:
+        request = gateway_pb2.EndorseRequest(
+            transaction_id=self.transaction_id, channel_id=self.channel_id,
+            proposed_transaction=self._signed(), endorsing_organizations=orgs,
+        )
+        response = self.gateway.stub.Endorse(request, timeout=self.gateway.timeouts.endorse)
+        return response.prepared_transaction
+
+    def _endorse_settled(self) -> common_pb2.Envelope:
+        """Endorse, riding out two transient states of a healthy network (see :class:`Timeouts`)."""
+        start = time.monotonic()
+        timeouts = self.gateway.timeouts
+        local = self.gateway.identity.msp_id
+        while True:
+            try:
+                return self._endorse_envelope(list(self._proposed.endorsing_organizations))
+            except grpc.RpcError as exc:
+                code, text = exc.code(), exc.details() or ""  # type: ignore[attr-defined]
+                elapsed = time.monotonic() - start
+                discovering = code == grpc.StatusCode.FAILED_PRECONDITION and "no combination of peers" in text
+                lagging = False
+                if code == grpc.StatusCode.ABORTED:
+                    details = details_of(exc)
+                    lagging = bool(details) and all(d.msp_id and d.msp_id != local for d in details)
+                if discovering and elapsed < timeouts.discovery_settle:
+                    time.sleep(0.5)
+                elif lagging and elapsed < timeouts.peer_catch_up:
+                    time.sleep(0.25)
+                else:
+                    raise
+
+    def endorse(self) -> Transaction:
+        """Collect endorsements; on divergent results name which organisations disagreed."""
+        try:
+            envelope = self._endorse_settled()
+        except grpc.RpcError as exc:
+            error = from_rpc_error(EndorseError, exc, self.transaction_id)
+            assert isinstance(error, EndorseError)
+            if error.mismatched_orgs and self.gateway.diagnose_mismatch:
+                error.disagreement = self.diagnose(
+                    [self.gateway.identity.msp_id, *[d.msp_id for d in error.details if d.msp_id]]
+                )
+                if error.disagreement:
+                    error.message += "; results by organisation: " + "; ".join(
+                        f"{', '.join(orgs)} → {h[:12]}" for h, orgs in error.disagreement.items()
+                    )
+            raise error from None
+        prepared = gateway_pb2.PreparedTransaction(transaction_id=self.transaction_id, envelope=envelope)
+        if self.gateway.signer is not None:
+            prepared.envelope.signature = self.gateway.sign(envelope.payload, "transaction")
+        return Transaction(self.gateway, prepared, self.channel_id)
+
+    def diagnose(self, orgs: Iterable[str]) -> dict[str, list[str]]:
+        """Endorse with each organisation alone and group them by the digest of their result.
+
+        The per-org transactions are never submitted. Orgs whose endorsement fails are left out.
+        """
+        groups: dict[str, list[str]] = {}
+        for org in dict.fromkeys(orgs):
+            try:
+                envelope = self._endorse_envelope([org])
+            except grpc.RpcError:
+                continue
+            groups.setdefault(builder.response_payload_digest(envelope), []).append(org)
+        return groups if len(groups) > 1 else {}
+
+
+class Transaction:
+    """An endorsed transaction, ready to be signed (if not yet) and sent to the orderers."""
+
+    def __init__(self, gateway: Gateway, prepared: gateway_pb2.PreparedTransaction, channel_id: str) -> None:
+        self.gateway = gateway
+        self._prepared = prepared
+        self.channel_id = channel_id
+
+    @property
+    def transaction_id(self) -> str:
+        return self._prepared.transaction_id
+
+    @property
+    def result(self) -> bytes:
+        return builder.result_of(self._prepared.envelope)
+
+    @property
+    def bytes(self) -> bytes:
+        return self._prepared.SerializeToString()
+
+    @property
+    def digest(self) -> bytes:
+        return digest(self._prepared.envelope.payload)
+
+    def submit(self) -> SubmittedTransaction:
+        if not self._prepared.envelope.signature:
+            raise ConfigError("signature: transaction is not signed and the gateway has no signer; sign .digest "
+                              "offline and use Gateway.new_signed_transaction")
+        request = gateway_pb2.SubmitRequest(
+            transaction_id=self.transaction_id, channel_id=self.channel_id,
+            prepared_transaction=self._prepared.envelope,
+        )
+        try:
+            self.gateway.stub.Submit(request, timeout=self.gateway.timeouts.submit)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(SubmitError, exc, self.transaction_id) from None
+        status_request = gateway_pb2.CommitStatusRequest(
+            transaction_id=self.transaction_id, channel_id=self.channel_id, identity=self.gateway.creator
+        ).SerializeToString()
+        signed = gateway_pb2.SignedCommitStatusRequest(request=status_request)
+        if self.gateway.signer is not None:
+            signed.signature = self.gateway.sign(status_request, "commit")
+        return SubmittedTransaction(self.gateway, self.transaction_id, self.channel_id, self.result, signed)
+
+
+class SubmittedTransaction:
+    """A transaction accepted by the orderers; :meth:`status` waits for its commit."""
+
+    def __init__(self, gateway: Gateway, transaction_id: str, channel_id: str, result: bytes,
+                 signed_request: gateway_pb2.SignedCommitStatusRequest) -> None:
+        self.gateway = gateway
+        self.transaction_id = transaction_id
+        self.channel_id = channel_id
+        self.result = result
+        self._signed = signed_request
+
+    @property
+    def bytes(self) -> bytes:
+        return self._signed.SerializeToString()
+
+    @property
+    def digest(self) -> bytes:
+        return digest(self._signed.request)
+
+    def status(self, timeout: float | None = None) -> Status:
+        """Block until the peer has committed the transaction; returns its validation code."""
+        if not self._signed.signature:
+            raise ConfigError("signature: commit status request is not signed and the gateway has no signer; "
+                              "sign .digest offline and use Gateway.new_signed_commit")
+        try:
+            response = self.gateway.stub.CommitStatus(
+                self._signed, timeout=timeout or self.gateway.timeouts.commit_status
+            )
+        except grpc.RpcError as exc:
+            raise from_rpc_error(CommitStatusError, exc, self.transaction_id) from None
+        return Status(self.transaction_id, response.result, response.block_number)
+
+    def wait(self, timeout: float | None = None) -> bytes:
+        """Wait for the commit; the result if VALID, else :class:`CommitError` naming the validation code."""
+        status = self.status(timeout)
+        if not status.successful:
+            raise CommitError(status.transaction_id, status.code, status.code_name, status.block_number)
+        return self.result
+
+
+def connect(
+    endpoint: str,
+    identity: X509Identity,
+    signer: Signer | None,
+    tls_root_cert: bytes,
+    server_name: str | None = None,
+    timeouts: Timeouts | None = None,
+) -> Gateway:
+    """Open a TLS gRPC channel to a peer's Gateway service (lazily: the first call connects)."""
+    options: list[tuple[str, object]] = [
+        ("grpc.max_receive_message_length", 100 * 1024 * 1024),
+        ("grpc.max_send_message_length", 100 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 60_000),
+    ]
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    credentials = grpc.ssl_channel_credentials(root_certificates=tls_root_cert)
+    channel = grpc.secure_channel(endpoint, credentials, options=options)
+    return Gateway(channel, identity, signer, timeouts)
+
+
+def connect_from_profile(profile: Path | str | object, user: str = "admin",
+                         timeouts: Timeouts | None = None) -> Gateway:
+    """Connect as ``user`` (a profile identity or a wallet user) using an org's connection profile."""
+    from gateway.profile import ConnectionProfile, load_profile
+
+    prof = profile if isinstance(profile, ConnectionProfile) else load_profile(profile)  # type: ignore[arg-type]
+    files = prof.identity_files(user)
+    try:
+        root = Path(prof.peer.tls_ca_cert).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"peer.tls_ca_cert: cannot read {prof.peer.tls_ca_cert}: {exc.strerror}") from None
+    return connect(
+        prof.peer.endpoint, load_identity(prof.msp_id, files.cert), load_signer(files.key),
+        tls_root_cert=root, server_name=prof.peer.server_name, timeouts=timeouts,
+    )
+
+
+@contextmanager
+def contract_session(org: str, user: str = "admin", home: Path | None = None,
+                     timeouts: Timeouts | None = None) -> Iterator[Contract]:
+    """The org's chaincode as ``user``, from ``$FLEXLEDGER_HOME/profiles/<org>.json``; closes the connection.
+
+    What ``flexledger tx submit|evaluate`` needs: ``with contract_session("agg1", "trader") as c: c.submit(...)``.
+    """
+    from gateway.profile import load_profile, profile_path
+
+    prof = load_profile(profile_path(org, home))
+    with connect_from_profile(prof, user, timeouts) as gw:
+        yield gw.get_network(prof.channel).get_contract(prof.chaincode)

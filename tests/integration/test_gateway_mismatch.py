@@ -1,0 +1,107 @@
+"""Divergent clearing results on the real network: one organisation's chaincode server runs a faulty
+oracle (``network up --oracle-fault agg2``). Endorsement must fail before ordering, and both the client
+library and the REST service must name the organisation that disagreed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway import EndorseError, Timeouts, connect_from_profile
+from gateway.api import create_app
+from gateway.api.auth import TOKEN_FILE, TokenStore
+from gateway.profile import load_profile
+from network.manager import Network
+from tests.integration.conftest import LiveNetwork
+from tests.integration.test_gateway_client import FEEDER
+
+GATE_SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def faulty(live_network: LiveNetwork) -> Iterator[Network]:
+    """The session network with agg2's chaincode server switched to a perturbed oracle (and back)."""
+    live_network.cli("network", "up", "--oracle-fault", "agg2", check=True)
+    try:
+        yield live_network.net
+    finally:
+        live_network.cli("network", "up", check=True)
+
+
+def iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cleared_market_ready(net: Network) -> str:
+    """A flexibility market with one bid whose gate has just closed."""
+    profiles = net.layout.profiles
+    now = dt.datetime.now(dt.UTC)
+    day = now.date().isoformat()
+    market = f"fault-{uuid.uuid4().hex[:6]}"
+    # a network that has just started, on a loaded machine: give gossip time to converge
+    with connect_from_profile(profiles / "dso.json", "operator", Timeouts(discovery_settle=120)) as gw:
+        dso = gw.get_network("flexchannel").get_contract("flexledger")
+        dso.submit("PublishNetwork", json.dumps(FEEDER))
+        dso.submit("PublishBaseline", json.dumps({
+            "day": day, "periods": 1, "period_minutes": 60,
+            "baseline": [{"node": "3", "period": 0, "demand_mw": 0.04, "generation_mw": 0.0,
+                          "demand_tan_phi": 0.2, "generation_tan_phi": 0.0}],
+            "substation": {"p_mw": None, "q_mvar": None},
+            "shedding_cost": {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}}))
+        with connect_from_profile(profiles / "dso.json", "settlement") as sgw:
+            sgw.get_network("flexchannel").get_contract("flexledger").submit("Deposit", "dsoMSP", "100000")
+        closes = now + dt.timedelta(seconds=GATE_SECONDS)
+        dso.submit("RequestFlexibility", json.dumps({
+            "id": market, "day": day, "gate_opens": iso(now - dt.timedelta(minutes=1)), "gate_closes": iso(closes),
+            "budget_cents": 50000, "feeder": "F1"}))
+    with connect_from_profile(profiles / "agg1.json", "trader") as gw:
+        agg = gw.get_network("flexchannel").get_contract("flexledger")
+        device = f"fd-{uuid.uuid4().hex[:6]}"
+        agg.submit("RegisterDevice", json.dumps({"id": device, "type": "load", "max_power_mw": 0.05,
+                                                 "node": "3", "feeder": "F1"}))
+        agg.submit("EnrolInMarket", market)
+        agg.submit("PlaceBid", json.dumps({"id": f"{market}-b", "market_id": market, "device": device,
+                                           "products": {"p_up": {"price_eur_per_mwh": 12.0, "quantity_mw": [0.02]}}}))
+    time.sleep(max(0.0, (closes - dt.datetime.now(dt.UTC)).total_seconds() + 2))
+    return market
+
+
+def _heights(net: Network) -> list[int | None]:
+    """Peer heights once every peer has caught up (blocks reach other peers a moment later)."""
+    deadline = time.monotonic() + 30
+    while True:
+        heights = [n["height"] for n in net.status()["nodes"] if n["kind"] == "peer"]
+        if len(set(heights)) == 1 or time.monotonic() > deadline:
+            return heights
+        time.sleep(0.5)
+
+
+def test_divergent_clearing_fails_before_ordering_naming_the_organisation(faulty: Network):
+    market = cleared_market_ready(faulty)
+    profiles = faulty.layout.profiles
+    heights = _heights(faulty)
+    with connect_from_profile(profiles / "dso.json", "operator") as gw:
+        contract = gw.get_network("flexchannel").get_contract("flexledger")
+        with pytest.raises(EndorseError) as err:
+            contract.submit("ClearMarket", market)
+        assert "agg2MSP" in err.value.mismatched_orgs, err.value
+        groups = {tuple(sorted(orgs)) for orgs in err.value.disagreement.values()}
+        assert ("agg2MSP",) in groups and any("dsoMSP" in g for g in groups), err.value
+        assert "agg2MSP" in str(err.value)
+        # nothing was ordered: the market is still uncleared
+        assert json.loads(contract.evaluate("ReadMarket", market))["status"] != "cleared"
+    # the same through the REST service: 502 naming the organisation
+    profile = load_profile(profiles / "dso.json")
+    store = TokenStore(profile.wallet / TOKEN_FILE)
+    token = store.issue("operator")
+    with TestClient(create_app(profile, tokens=store)) as client:
+        r = client.post(f"/markets/{market}/clear", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 502
+    assert r.json()["error"]["code"] == "endorsement_mismatch" and "agg2MSP" in r.json()["error"]["message"]
+    assert _heights(faulty) == heights, "a divergent clearing must leave every ledger unchanged"
