@@ -19,7 +19,7 @@ from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.profile import load_profile
 from network.manager import Network
 from tests.integration.conftest import LiveNetwork
-from tests.integration.test_gateway_client import FEEDER
+from tests.small_feeder import SMALL_FEEDER as FEEDER
 
 GATE_SECONDS = 30
 

@@ -10,6 +10,7 @@ import pytest
 
 from network import fabric_cli
 from tests.integration.conftest import LiveNetwork
+from tests.small_feeder import SMALL_FEEDER as FEEDER
 
 
 def _device(**overrides: object) -> dict:
@@ -19,18 +20,6 @@ def _device(**overrides: object) -> dict:
     return device
 
 
-FEEDER = {
-    "network": {
-        "base_mva": 1.0, "v_min_pu": 0.95, "v_max_pu": 1.05, "v_slack_pu": 1.0,
-        "nodes": [{"id": "0", "slack": True}, {"id": "1"}, {"id": "2"}, {"id": "3"}],
-        "branches": [
-            {"id": "0-1", "from": "0", "to": "1", "r_pu": 0.011, "x_pu": 0.011, "p_max_mw": 2.0, "q_max_mvar": 2.0},
-            {"id": "1-2", "from": "1", "to": "2", "r_pu": 0.011, "x_pu": 0.011, "p_max_mw": 2.0, "q_max_mvar": 2.0},
-            {"id": "1-3", "from": "1", "to": "3", "r_pu": 0.011, "x_pu": 0.011, "p_max_mw": 2.0, "q_max_mvar": 2.0},
-        ],
-    },
-    "feeders": {"F1": ["1", "2", "3"]},
-}
 
 
 @pytest.fixture(scope="module", autouse=True)
