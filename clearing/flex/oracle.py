@@ -7,15 +7,11 @@ last-digit surprise. ``sources_sha256`` hashes the clearing sources that shape t
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
+from clearing import provenance
 from clearing.flex.lp import SOLVER_OPTIONS
 
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the clearing package
 #: Sources whose content determines a flexibility result (relative to the clearing package). Helpers
 #: that never run during a clearing (synthetic instances, the reference solver, reports) stay out.
 _SOURCES = (
@@ -37,41 +33,19 @@ TIE_BREAK = (
 )
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-@functools.cache
 def sources_sha256() -> str:
-    """sha256 over (relative path, content) of :data:`_SOURCES`, in sorted path order."""
-    digest = hashlib.sha256()
-    for name in sorted(_SOURCES):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update((_PACKAGE_DIR / name).read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-@functools.cache
-def _highs_version() -> str:
-    import highspy
-
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    """Digest of the sources that determine this market's results."""
+    return provenance.sources_sha256(_SOURCES)
 
 
 def oracle_info() -> dict[str, Any]:
     return {
-        "code": {"package": "flexledger", "version": _version("flexledger"), "sources_sha256": sources_sha256()},
+        "code": {"package": "flexledger", "version": provenance.package_version("flexledger"), "sources_sha256": sources_sha256()},
         "solver": {
             "name": "HiGHS",
-            "highs": _highs_version(),
-            "highspy": _version("highspy"),
-            "pyomo": _version("pyomo"),
+            "highs": provenance.highs_version(),
+            "highspy": provenance.package_version("highspy"),
+            "pyomo": provenance.package_version("pyomo"),
             # as text: canonical JSON rounds numbers to 6 decimals, which would print 1e-9 as 0
             "options": {key: str(value) for key, value in SOLVER_OPTIONS.items()},
         },
