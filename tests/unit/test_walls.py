@@ -1,0 +1,39 @@
+"""The walls between the parts (docs: README "Layout"): who may import whom."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: For each part, the other parts it must never import.
+FORBIDDEN = {
+    "clearing": {"chaincode", "gateway", "network", "flexledger", "fabric_protos", "fabric_chaincode_python",
+                 "grpc", "fastapi", "httpx", "uvicorn"},
+    "chaincode": {"gateway", "network", "flexledger"},
+    "network": {"clearing", "chaincode", "gateway", "flexledger"},
+    "gateway": {"chaincode", "network", "flexledger"},
+}  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("part", sorted(FORBIDDEN))
+def test_part_imports_only_what_its_wall_allows(part: str) -> None:
+    crossings = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / part).rglob("*.py")
+        for name in _imports(path) & FORBIDDEN[part]
+    }
+    assert not crossings, sorted(crossings)
