@@ -139,13 +139,12 @@ class Network:
         self.progress(f"network ready: chaincode '{self.topo.chaincode}' answers on every peer, {elapsed:.1f} s after 'up'")
         return self.state()
 
-    def _step(self, title: str) -> float:
+    def _step(self, title: str) -> None:
         self.progress(title)
-        return time.monotonic()
 
     def _bootstrap(self, oracle_fault: str | None) -> None:
         topo, layout = self.topo, self.layout
-        t = self._step(f"starting {len(topo.orgs)} Fabric CAs")
+        self._step(f"starting {len(topo.orgs)} Fabric CAs")
         self._start_all([(pki.ca_process(layout, topo, o), o.ca_port) for o in topo.orgs])
         self._wait_cas()
 
@@ -188,7 +187,6 @@ class Network:
             lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(org.name, "admin",
                                                                                "org.hyperledger.fabric:get_metadata"))
         self._init_governance()
-        del t
 
     def _wait_cas(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
