@@ -63,6 +63,7 @@ def markets_table(outcome: DayOutcome) -> pd.DataFrame:
     for m in outcome.markets:
         rows.append({"market": m.market_id, "kind": m.kind, "rule": m.rule, "bids": len(m.bids),
                      "result_hash": m.clearing.get("result_hash", "")[:16] + "...",
+                     "endorsed_by": ", ".join(m.committed.get("endorsed_by", [])),
                      "auditor_verified": m.verification.get("matches")})  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -35,6 +35,7 @@ class MarketOutcome:
     verification: dict[str, Any]
     bids: list[dict[str, Any]]
     clearing_input: dict[str, Any]
+    committed: dict[str, Any]  # the clearing transaction as committed: validation code, endorsing MSPs
 
 
 @dataclass
@@ -109,7 +110,8 @@ class MarketDay:
         verification = self.auditor.post(f"/audit/markets/{market_id}/verify")
         mark = "matches" if verification["matches"] else "DOES NOT MATCH"
         self.progress(f"  auditor re-ran the oracle on the stored input: hash {mark}")
-        return MarketOutcome(market_id, kind, rule, clearing, stored["result"], verification, bids, stored["input"])
+        return MarketOutcome(market_id, kind, rule, clearing, stored["result"], verification, bids, stored["input"],
+                             stored.get("committed", {}))  # fmt: skip
 
     # ---- the day ------------------------------------------------------------------------
     def run(self) -> DayOutcome:

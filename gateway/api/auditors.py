@@ -24,7 +24,12 @@ KeyKind = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z]+$",
 
 @router.get("/markets/{market_id}", summary="Stored clearing input, result and hashes")
 def clearing_record(market_id: str, who: Auditor, state: State) -> Any:
-    return decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
+    """The stored clearing, plus who endorsed its transaction as the committed block records it."""
+    record = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
+    if isinstance(record, dict) and isinstance(record.get("tx_id"), str):
+        committed = state.ledger.committed(who.user, record["tx_id"])
+        record["committed"] = {"validation_code": committed.validation_code, "endorsed_by": list(committed.endorsers)}
+    return record
 
 
 @router.get("/history/{kind}/{key_id:path}",

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import grpc
 
+from gateway.blocks import CommittedTransaction, committed_transaction
 from gateway.client import Contract, Gateway, Timeouts
 from gateway.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
 from gateway.identity import X509Identity, load_identity, load_signer
@@ -36,6 +37,8 @@ class Ledger(Protocol):
     def submit(self, user: str, function: str, *args: str) -> bytes: ...
 
     def events(self, user: str, checkpoint: Checkpoint | None) -> EventStream: ...
+
+    def committed(self, user: str, tx_id: str) -> CommittedTransaction: ...
 
     def close(self) -> None: ...
 
@@ -77,6 +80,10 @@ class FabricLedger:
 
     def submit(self, user: str, function: str, *args: str) -> bytes:
         return self._contract(user).submit(function, *args)
+
+    def committed(self, user: str, tx_id: str) -> CommittedTransaction:
+        network = self._gateway(user).get_network(self.profile.channel)
+        return committed_transaction(network, self.profile.channel, tx_id)
 
     def events(self, user: str, checkpoint: Checkpoint | None) -> ChaincodeEventStream:
         network = self._gateway(user).get_network(self.profile.channel)

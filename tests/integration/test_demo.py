@@ -34,6 +34,8 @@ def test_every_cleared_market_matches_flexledger_clear_run_outside_fabric(
         assert outside["result_hash"] == market.clearing["result_hash"], market.market_id
         assert outside["input_hash"] == market.clearing["input_hash"], market.market_id
         assert market.verification["matches"] is True
+        assert market.committed["validation_code"] == "VALID"
+        assert sorted(market.committed["endorsed_by"]) == ["agg1MSP", "agg2MSP", "dsoMSP"], market.market_id
 
 
 def test_the_flexibility_market_pays_every_owner_at_least_its_declared_cost(market_day) -> None:
