@@ -58,12 +58,13 @@ def run_day(net, urls: dict[str, str], out_dir: Path):
     plots = report.write_plots(outcome, payments, out_dir)
     status = net.status()
     heights = sorted({n["height"] for n in status["nodes"] if n["kind"] == "peer"} - {None})
-    endorsers = ", ".join(o.msp_id for o in net.topo.endorsing_orgs)
     flex = report.flexibility_market(outcome)
+    committed = flex.committed if flex else {}
     extra = {
         "\nLedger height (every peer)": ", ".join(str(h) for h in heights),
         "Flexibility result hash": (flex.clearing.get("result_hash") if flex else None),
-        "Endorsed by (policy " + net.topo.endorsement_policy + ")": endorsers,
+        "Endorsed by (read from the committed transaction, " + str(committed.get("validation_code")) + ")":
+            ", ".join(committed.get("endorsed_by", [])),
         "Plots": ", ".join(str(p) for p in plots),
     }
     for table, frame in (("awards", report.awards_table(outcome)), ("payments", payments),
