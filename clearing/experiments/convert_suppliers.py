@@ -21,11 +21,11 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from clearing.experiments.paper import PRODUCTS, SupplierProduct
+
 PERIODS = 24
-PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
 #: Workbook sheet name per liquidity scenario.
 SHEETS = {"high": "High Liquidity", "low": "Low Liquidity"}
 FIRST_DATA_ROW = 2
@@ -33,17 +33,6 @@ BLOCK_WIDTH = 1 + PERIODS
 CSV_HEADER = ("supplier", "node", "product", "price_eur_per_mwh") + tuple(
     f"q{t:02d}" for t in range(1, PERIODS + 1)
 )
-
-
-@dataclass(frozen=True)
-class SupplierProduct:
-    """One supplier's offer for one product: a price and 24 hourly quantities."""
-
-    supplier: str
-    node: str
-    product: str
-    price_eur_per_mwh: float
-    quantities: tuple[float, ...]
 
 
 def _number(value: object, where: str) -> float:
