@@ -12,3 +12,14 @@ SMALL_FEEDER = {
     },
     "feeders": {"F1": ["1", "2", "3"]},
 }
+
+
+def small_baseline(day: str) -> dict:
+    """A one-period baseline for :data:`SMALL_FEEDER`: a modest load at node 3."""
+    return {
+        "day": day, "periods": 1, "period_minutes": 60,
+        "baseline": [{"node": "3", "period": 0, "demand_mw": 0.04, "generation_mw": 0.0,
+                      "demand_tan_phi": 0.2, "generation_tan_phi": 0.0}],
+        "substation": {"p_mw": None, "q_mvar": None},
+        "shedding_cost": {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0},
+    }  # fmt: skip

@@ -30,6 +30,7 @@ from gateway import connect_from_profile
 from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.profile import flexledger_home, load_profile, profile_path
 from tests.small_feeder import SMALL_FEEDER as FEEDER
+from tests.small_feeder import small_baseline
 
 
 def iso(t: dt.datetime) -> str:
@@ -79,12 +80,7 @@ def prepare(home: Path, org: str, user: str, count: int, concurrency: int) -> tu
         try:
             dso.evaluate("ReadBaseline", day)
         except Exception:  # noqa: BLE001 - none published yet
-            dso.submit("PublishBaseline", json.dumps({
-                "day": day, "periods": 1, "period_minutes": 60,
-                "baseline": [{"node": "3", "period": 0, "demand_mw": 0.04, "generation_mw": 0.0,
-                              "demand_tan_phi": 0.2, "generation_tan_phi": 0.0}],
-                "substation": {"p_mw": None, "q_mvar": None},
-                "shedding_cost": {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}}))
+            dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
         with connect_from_profile(dso_profile, "settlement") as sgw:
             sgw.get_network("flexchannel").get_contract("flexledger").submit("Deposit", "dsoMSP", "1000")
         market = f"bench-{uuid.uuid4().hex[:8]}"

@@ -15,6 +15,7 @@ from gateway.offline import sign_digest, submit_offline
 from gateway.profile import load_profile
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
+from tests.small_feeder import small_baseline
 
 
 def contract(gw, live: LiveNetwork, org: str):
@@ -124,12 +125,7 @@ def test_chaincode_events_replay_and_resume_from_checkpoint(live_network: LiveNe
 
     now = dt.datetime.now(dt.UTC)
     day = now.date().isoformat()
-    dso.submit("PublishBaseline", json.dumps({
-        "day": day, "periods": 1, "period_minutes": 60,
-        "baseline": [{"node": "3", "period": 0, "demand_mw": 0.04, "generation_mw": 0.0,
-                      "demand_tan_phi": 0.2, "generation_tan_phi": 0.0}],
-        "substation": {"p_mw": None, "q_mvar": None},
-        "shedding_cost": {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}}))
+    dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
     with connect_from_profile(live_network.profile("dso"), "settlement") as gw:
         contract(gw, live_network, "dso").submit("Deposit", "dsoMSP", "100000")
     market = f"ev-{uuid.uuid4().hex[:8]}"

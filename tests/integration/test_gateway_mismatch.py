@@ -20,6 +20,7 @@ from gateway.profile import load_profile
 from network.manager import Network
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
+from tests.small_feeder import small_baseline
 
 GATE_SECONDS = 30
 
@@ -48,12 +49,7 @@ def cleared_market_ready(net: Network) -> str:
     with connect_from_profile(profiles / "dso.json", "operator", Timeouts(discovery_settle=120)) as gw:
         dso = gw.get_network("flexchannel").get_contract("flexledger")
         dso.submit("PublishNetwork", json.dumps(FEEDER))
-        dso.submit("PublishBaseline", json.dumps({
-            "day": day, "periods": 1, "period_minutes": 60,
-            "baseline": [{"node": "3", "period": 0, "demand_mw": 0.04, "generation_mw": 0.0,
-                          "demand_tan_phi": 0.2, "generation_tan_phi": 0.0}],
-            "substation": {"p_mw": None, "q_mvar": None},
-            "shedding_cost": {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}}))
+        dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
         with connect_from_profile(profiles / "dso.json", "settlement") as sgw:
             sgw.get_network("flexchannel").get_contract("flexledger").submit("Deposit", "dsoMSP", "100000")
         closes = now + dt.timedelta(seconds=GATE_SECONDS)
