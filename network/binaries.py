@@ -1,21 +1,24 @@
-"""Build or locate the pinned Fabric and Fabric CA binaries.
+"""Build or locate the Fabric and Fabric CA binaries the network runs on.
 
-Why a pin by commit: Fabric's module path has no major-version suffix, so its v3 tags are not
-valid Go module versions; the only way through the Go module proxy is the commit
-(``go install github.com/hyperledger/fabric/cmd/peer@<commit>``). Fabric CA has valid v1 tags;
-it is built inside a tiny wrapper module because ``go install pkg@version`` also asks the proxy
-for the module's version list (deprecation check), which some proxies refuse.
+What ``./scripts/setup`` builds: the one Fabric >= 2 the Go module proxy serves, main-branch
+commit 695dd57e01c2 (see :mod:`network.fabric_versions`). Its go.mod carries a ``replace``, so
+``go install pkg@version`` refuses it; a wrapper module that requires it and repeats the replace
+builds all five tools. Fabric's own build stamps ``Version``/``CommitSHA`` into the binaries with
+ldflags; ours stamps ``main@695dd57e01c2`` so that ``peer version`` says what it is, and never a
+release number it is not. Fabric CA has valid v1 tags and is built through a wrapper module too
+(``go install pkg@version`` also asks the proxy for the version list, which it refuses).
 
-A present binary of the pinned version is never rebuilt. Where the proxy refuses the pinned
-Fabric commit, ``FLEXLEDGER_FABRIC_BIN`` may name a folder holding binaries of exactly that
-commit (built from Fabric's source at the tag); they are checked before use.
+``FLEXLEDGER_FABRIC_BIN`` names a folder of Fabric binaries to use instead (official v2.5.x or
+v3.1.x releases); their version is detected, never assumed. Built binaries are cached per user,
+keyed by what was built, so a present binary is never rebuilt.
 
-Run as ``python -m network.binaries ensure [--strict]``.
+Run as ``python -m network.binaries ensure [--strict]`` or ``status``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -25,9 +28,20 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-FABRIC_VERSION = "3.1.5"
-FABRIC_COMMIT = "86c1172bec37e6590c6b1ae6f847833df48d65fc"
+from network.fabric_versions import (
+    SNAPSHOT,
+    SNAPSHOT_COMMIT,
+    SNAPSHOT_MODULE_VERSION,
+    SNAPSHOT_VERSION_STAMP,
+    SUPPORTED,
+    FabricBuild,
+    UnsupportedFabric,
+    detect,
+)
+
 FABRIC_CA_VERSION = "1.5.21"
+#: a replace in Fabric's go.mod that a requiring module must repeat for the build to resolve
+SNAPSHOT_REPLACES = ("github.com/cespare/xxhash/v2 => github.com/cespare/xxhash/v2 v2.1.2",)
 
 FABRIC_TOOLS = ("peer", "orderer", "osnadmin", "configtxgen", "configtxlator")
 FABRIC_CA_TOOLS = ("fabric-ca-server", "fabric-ca-client")
@@ -37,14 +51,14 @@ FABRIC_BIN_ENV = "FLEXLEDGER_FABRIC_BIN"
 
 
 class BinariesMissing(RuntimeError):
-    """A pinned binary is neither present nor buildable; the message says what to do."""
+    """A binary is neither present nor usable; the message says what was found and what to do."""
 
 
 @dataclass(frozen=True)
 class BuildOutcome:
     tool: str
     path: Path | None
-    action: str  # "present" | "built" | "failed"
+    action: str  # "present" | "from cache" | "built" | "rejected" | "failed"
     detail: str = ""
 
 
@@ -54,225 +68,240 @@ def bin_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """A per-user cache of built binaries, shared by every clone (CI starts from a fresh clone).
-
-    Keyed by the pinned versions, so a cached binary is always of the right version; it is still
-    checked before use.
-    """
+    """A per-user cache of built binaries, shared by every clone (CI starts from a fresh clone)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "flexledger" / f"fabric-{FABRIC_VERSION}-{FABRIC_COMMIT[:12]}-ca-{FABRIC_CA_VERSION}"
+    return base / "flexledger" / f"fabric-{SNAPSHOT.key}-ca-{FABRIC_CA_VERSION}"
 
 
-def _from_cache(tool: str) -> bool:
-    """Copy ``tool`` from the cache into ``.fabric/bin`` when the cache holds a pinned build."""
-    cached = cache_dir() / tool
-    check = is_pinned_fabric if tool in FABRIC_TOOLS else is_pinned_fabric_ca
-    if not check(cached):
-        return False
-    bin_dir().mkdir(parents=True, exist_ok=True)
-    shutil.copy2(cached, bin_dir() / tool)
-    return True
+def fabric_bin_override() -> Path | None:
+    value = os.environ.get(FABRIC_BIN_ENV)
+    return Path(value).expanduser().resolve() if value else None
 
 
-def _to_cache(path: Path) -> None:
+# ---- checks ---------------------------------------------------------------------------------
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+@functools.lru_cache(maxsize=16)
+def _ca_version(path: str, mtime_ns: int) -> str:
     try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, cache_dir() / path.name)
-    except OSError:
-        pass  # a cache that cannot be written only costs a rebuild next time
-
-
-def _go_build_info(path: Path) -> str:
+        info = subprocess.run(["go", "version", "-m", path], capture_output=True, text=True, timeout=30,
+                              check=False).stdout  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        info = ""
+    match = re.search(r"github\.com/hyperledger/fabric-ca\s+v(\S+)", info)
+    if match:
+        return match.group(1)
     try:
-        return subprocess.run(
-            ["go", "version", "-m", str(path)], capture_output=True, text=True, timeout=30, check=False
-        ).stdout
+        text = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
-
-
-def _tool_version_text(path: Path) -> str:
-    try:
-        return subprocess.run(
-            [str(path), "version"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def is_pinned_fabric(path: Path) -> bool:
-    """True when ``path`` is a Fabric binary of the pinned commit.
-
-    Accepted evidence: Go build info naming the commit (``go install ...@commit``), or the
-    version metadata Fabric's own build stamps in (``Commit SHA: 86c1172bec37``).
-    """
-    if not path.is_file() or not os.access(path, os.X_OK):
-        return False
-    short = FABRIC_COMMIT[:12]
-    if short in _go_build_info(path):
-        return True
-    text = _tool_version_text(path)
-    match = re.search(r"Commit SHA:\s*([0-9a-f]+)", text)
-    return bool(match and FABRIC_COMMIT.startswith(match.group(1)) and len(match.group(1)) >= 7)
+    match = re.search(r"Version:\s*v?(\S+)", text)
+    return match.group(1) if match else ""
 
 
 def is_pinned_fabric_ca(path: Path) -> bool:
-    if not path.is_file() or not os.access(path, os.X_OK):
+    return _executable(path) and _ca_version(str(path), path.stat().st_mtime_ns) == FABRIC_CA_VERSION
+
+
+def is_snapshot_build(path: Path) -> bool:
+    """True for a Fabric tool of our snapshot build (for the cache and for ``.fabric/bin``)."""
+    if not _executable(path):
         return False
-    info = _go_build_info(path)
-    return bool(re.search(r"github\.com/hyperledger/fabric-ca\s+v" + re.escape(FABRIC_CA_VERSION) + r"\b", info))
+    try:
+        return detect(path).line is SNAPSHOT
+    except UnsupportedFabric:
+        return False
+
+
+def fabric_dir() -> Path:
+    """The folder the Fabric tools are taken from: ``$FLEXLEDGER_FABRIC_BIN`` or ``.fabric/bin``."""
+    return fabric_bin_override() or bin_dir()
+
+
+def fabric_build(folder: Path | None = None) -> FabricBuild:
+    """Detect the Fabric build in ``folder``; every tool present and all of one version, or an error.
+
+    ``peer`` decides the line; every other tool that can say its version must say the same.
+    """
+    folder = folder or fabric_dir()
+    where = f"${FABRIC_BIN_ENV} ({folder})" if folder != bin_dir() else ".fabric/bin"
+    missing = [t for t in FABRIC_TOOLS if not _executable(folder / t)]
+    if missing:
+        hint = ("point it at a folder with all five tools" if folder != bin_dir()
+                else "run ./scripts/setup (see README: Fabric binaries)")  # fmt: skip
+        raise BinariesMissing(f"{', '.join(missing)}: not found in {where}; {hint}")
+    try:
+        build = detect(folder / "peer")
+    except UnsupportedFabric as exc:
+        raise BinariesMissing(f"{where}: peer rejected: {exc}") from exc
+    for tool in ("orderer", "configtxgen", "configtxlator"):
+        try:
+            other = detect(folder / tool)
+        except UnsupportedFabric as exc:
+            raise BinariesMissing(f"{where}: {tool} rejected: {exc}") from exc
+        if other.line is not build.line or other.version != build.version:
+            raise BinariesMissing(f"{where}: {tool} is {other.summary} but peer is {build.summary}; use one release")
+    return build
 
 
 def locate(tool: str) -> Path:
-    """Path of a pinned binary, or :class:`BinariesMissing` explaining how to get it."""
-    candidates = [bin_dir() / tool]
-    if tool in FABRIC_TOOLS and os.environ.get(FABRIC_BIN_ENV):
-        candidates.insert(0, Path(os.environ[FABRIC_BIN_ENV]) / tool)
-    check = is_pinned_fabric if tool in FABRIC_TOOLS else is_pinned_fabric_ca
-    for candidate in candidates:
-        if check(candidate):
-            return candidate
-    raise BinariesMissing(
-        f"{tool}: no binary of the pinned version (Fabric v{FABRIC_VERSION} @ {FABRIC_COMMIT[:12]}, "
-        f"Fabric CA v{FABRIC_CA_VERSION}) in .fabric/bin"
-        + (f" or ${FABRIC_BIN_ENV}" if tool in FABRIC_TOOLS else "")
-        + "; run ./scripts/setup (see README: Fabric binaries)"
-    )
+    """Path of a usable binary, or :class:`BinariesMissing` naming what was found and what to do."""
+    if tool in FABRIC_CA_TOOLS:
+        path = bin_dir() / tool
+        if is_pinned_fabric_ca(path):
+            return path
+        raise BinariesMissing(f"{tool}: no Fabric CA v{FABRIC_CA_VERSION} in .fabric/bin; run ./scripts/setup")
+    fabric_build()
+    return fabric_dir() / tool
 
 
 def fabric_available() -> bool:
     try:
-        for tool in FABRIC_TOOLS + FABRIC_CA_TOOLS:
+        for tool in FABRIC_CA_TOOLS + FABRIC_TOOLS:
             locate(tool)
     except BinariesMissing:
         return False
     return True
 
 
-def _go_env() -> dict[str, str]:
+# ---- building -------------------------------------------------------------------------------
+def _go_env(gobin: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["GOBIN"] = str(bin_dir())
+    env["GOBIN"] = str(gobin)
     env.setdefault("GOFLAGS", "-buildvcs=false")
     return env
 
 
-def _run_go(args: list[str], cwd: Path | None = None) -> tuple[int, str]:
-    proc = subprocess.run(args, cwd=cwd, env=_go_env(), capture_output=True, text=True, check=False)
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
+def _wrapper_build(go_mod: str, packages: list[str], gobin: Path, ldflags: str = "") -> tuple[int, str, str]:
+    """``go install`` packages of a module required by a throw-away wrapper module."""
+    with tempfile.TemporaryDirectory(prefix="flexledger-gobuild-") as tmp:
+        Path(tmp, "go.mod").write_text(go_mod)
+        command = ["go", "install", "-mod=mod", "-buildvcs=false"]
+        if ldflags:
+            command.append(f"-ldflags={ldflags}")
+        command += packages
+        proc = subprocess.run(command, cwd=tmp, env=_go_env(gobin), capture_output=True, text=True, check=False)
+    return proc.returncode, (proc.stdout + proc.stderr).strip(), "$ " + " ".join(command)
 
 
-def build_fabric_tool(tool: str) -> BuildOutcome:
-    """``go install`` one Fabric tool by the pinned commit (the only route through the proxy)."""
-    command = ["go", "install", f"github.com/hyperledger/fabric/cmd/{tool}@{FABRIC_COMMIT}"]
-    code, output = _run_go(command)
-    path = bin_dir() / tool
-    if code == 0 and is_pinned_fabric(path):
-        return BuildOutcome(tool, path, "built")
-    return BuildOutcome(tool, None, "failed", f"$ {' '.join(command)}\n{output}")
+def snapshot_go_mod() -> str:
+    replaces = "".join(f"replace {r}\n" for r in SNAPSHOT_REPLACES)
+    return (f"module flexledger.local/fabricbuild\n\ngo 1.22\n\n"
+            f"require github.com/hyperledger/fabric {SNAPSHOT_MODULE_VERSION}\n\n{replaces}")  # fmt: skip
+
+
+def build_fabric_snapshot() -> list[BuildOutcome]:
+    """Build the five Fabric tools of the snapshot, stamped with what they are."""
+    metadata = "github.com/hyperledger/fabric/common/metadata"
+    ldflags = f"-X {metadata}.Version={SNAPSHOT_VERSION_STAMP} -X {metadata}.CommitSHA={SNAPSHOT_COMMIT}"
+    packages = [f"github.com/hyperledger/fabric/cmd/{t}" for t in FABRIC_TOOLS]
+    return _outcomes(FABRIC_TOOLS, is_snapshot_build, *_wrapper_build(snapshot_go_mod(), packages, bin_dir(), ldflags))
 
 
 def build_fabric_ca_tools() -> list[BuildOutcome]:
     """Build fabric-ca-server and fabric-ca-client at the pinned tag through a wrapper module."""
-    with tempfile.TemporaryDirectory(prefix="flexledger-fabric-ca-") as tmp:
-        Path(tmp, "go.mod").write_text(
-            "module flexledger.local/fabricca\n\ngo 1.22\n\n"
-            f"require github.com/hyperledger/fabric-ca v{FABRIC_CA_VERSION}\n"
-        )
-        command = ["go", "install", "-mod=mod"] + [f"github.com/hyperledger/fabric-ca/cmd/{t}" for t in FABRIC_CA_TOOLS]
-        code, output = _run_go(command, cwd=Path(tmp))
-    outcomes = []
-    for tool in FABRIC_CA_TOOLS:
-        path = bin_dir() / tool
-        if code == 0 and is_pinned_fabric_ca(path):
-            outcomes.append(BuildOutcome(tool, path, "built"))
-        else:
-            outcomes.append(BuildOutcome(tool, None, "failed", f"$ {' '.join(command)}\n{output}"))
+    go_mod = f"module flexledger.local/fabricca\n\ngo 1.22\n\nrequire github.com/hyperledger/fabric-ca v{FABRIC_CA_VERSION}\n"
+    packages = [f"github.com/hyperledger/fabric-ca/cmd/{t}" for t in FABRIC_CA_TOOLS]
+    return _outcomes(FABRIC_CA_TOOLS, is_pinned_fabric_ca, *_wrapper_build(go_mod, packages, bin_dir()))
+
+
+def _outcomes(tools: tuple[str, ...], check, code: int, output: str, command: str) -> list[BuildOutcome]:
+    """What a build left in ``.fabric/bin``: each tool built and checked, or failed with Go's own words."""
+    return [
+        BuildOutcome(tool, bin_dir() / tool, "built") if code == 0 and check(bin_dir() / tool)
+        else BuildOutcome(tool, None, "failed", f"{command}\n{output}")
+        for tool in tools
+    ]  # fmt: skip
+
+
+def _from_cache(tools: tuple[str, ...], check) -> bool:
+    """Copy ``tools`` from the per-user cache into ``.fabric/bin`` when the cache holds good builds of all."""
+    if not all(check(cache_dir() / t) for t in tools):
+        return False
+    bin_dir().mkdir(parents=True, exist_ok=True)
+    for tool in tools:
+        shutil.copy2(cache_dir() / tool, bin_dir() / tool)
+    return True
+
+
+def _to_cache(outcomes: list[BuildOutcome]) -> None:
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        for outcome in outcomes:
+            if outcome.path is not None:
+                shutil.copy2(outcome.path, cache_dir() / outcome.tool)
+    except OSError:
+        pass  # a cache that cannot be written only costs a rebuild next time
+
+
+def _ensure_group(tools: tuple[str, ...], check, build, what: str, progress) -> list[BuildOutcome]:
+    present = [BuildOutcome(t, bin_dir() / t, "present") for t in tools if check(bin_dir() / t)]
+    if len(present) == len(tools):
+        if not all(check(cache_dir() / t) for t in tools):
+            _to_cache(present)  # so that the next fresh clone starts from the cache
+        return present
+    if _from_cache(tools, check):
+        return [BuildOutcome(t, bin_dir() / t, "from cache") for t in tools]
+    progress(f"building {what} from the Go module proxy (a few minutes when nothing is cached)")
+    outcomes = build()
+    _to_cache(outcomes)
     return outcomes
 
 
 def ensure(progress=print) -> list[BuildOutcome]:
-    """Make every pinned binary present, building only what is missing."""
+    """Make every binary the network needs present, building only what is missing."""
     bin_dir().mkdir(parents=True, exist_ok=True)
-    outcomes: list[BuildOutcome] = []
-    missing_ca = []
-    for tool in FABRIC_CA_TOOLS:
+    outcomes = _ensure_group(FABRIC_CA_TOOLS, is_pinned_fabric_ca, build_fabric_ca_tools,
+                             f"Fabric CA v{FABRIC_CA_VERSION}", progress)  # fmt: skip
+    override = fabric_bin_override()
+    if override is not None:
         try:
-            outcomes.append(BuildOutcome(tool, locate(tool), "present"))
-        except BinariesMissing:
-            if _from_cache(tool):
-                outcomes.append(BuildOutcome(tool, locate(tool), "from cache"))
-            else:
-                missing_ca.append(tool)
-    if missing_ca:
-        progress(f"building Fabric CA v{FABRIC_CA_VERSION} ({', '.join(missing_ca)}) from the Go module proxy")
-        built = [o for o in build_fabric_ca_tools() if o.tool in missing_ca]
-        for outcome in built:
-            if outcome.path is not None:
-                _to_cache(outcome.path)
-        outcomes.extend(built)
-    for tool in FABRIC_TOOLS:
-        try:
-            outcomes.append(BuildOutcome(tool, locate(tool), "present"))
-            continue
-        except BinariesMissing:
-            pass
-        if _from_cache(tool):
-            outcomes.append(BuildOutcome(tool, locate(tool), "from cache"))
-            continue
-        progress(f"building Fabric v{FABRIC_VERSION} {tool} from the Go module proxy (commit {FABRIC_COMMIT[:12]})")
-        outcome = build_fabric_tool(tool)
-        if outcome.path is not None:
-            _to_cache(outcome.path)
-        outcomes.append(outcome)
-        if outcome.action == "failed" and ("403" in outcome.detail or "not available" in outcome.detail):
-            # The proxy refuses the commit itself: the other tools would fail the same way.
-            for rest in FABRIC_TOOLS[FABRIC_TOOLS.index(tool) + 1 :]:
-                try:
-                    outcomes.append(BuildOutcome(rest, locate(rest), "present"))
-                except BinariesMissing:
-                    outcomes.append(BuildOutcome(rest, None, "failed", "skipped: the proxy refused the commit"))
-            break
-    return outcomes
+            build = fabric_build(override)
+            progress(f"using {build.summary} from ${FABRIC_BIN_ENV} ({override})")
+            return outcomes + [BuildOutcome(t, override / t, "present") for t in FABRIC_TOOLS]
+        except BinariesMissing as exc:
+            return outcomes + [BuildOutcome(t, None, "rejected", str(exc)) for t in FABRIC_TOOLS]
+    return outcomes + _ensure_group(FABRIC_TOOLS, is_snapshot_build, build_fabric_snapshot,
+                                    SNAPSHOT.description, progress)  # fmt: skip
 
 
 def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m network.binaries")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    ensure_p = sub.add_parser("ensure", help="build what is missing, report what could not be built")
-    ensure_p.add_argument("--strict", action="store_true", help="exit 1 when a binary is missing")
-    sub.add_parser("status", help="say where each pinned binary is")
+    ensure_p = sub.add_parser("ensure", help="build what is missing, report what could not be built or was rejected")
+    ensure_p.add_argument("--strict", action="store_true", help="exit 1 when a binary is missing or rejected")
+    sub.add_parser("status", help="say which binaries the network would use, and their version")
     args = parser.parse_args(argv)
 
     if args.cmd == "status":
-        ok = True
-        for tool in FABRIC_CA_TOOLS + FABRIC_TOOLS:
-            try:
+        try:
+            for tool in FABRIC_CA_TOOLS + FABRIC_TOOLS:
                 print(f"{tool}: {locate(tool)}")
-            except BinariesMissing as exc:
-                ok = False
-                print(f"{tool}: missing ({exc})")
-        return 0 if ok else 1
+            print(f"Fabric: {fabric_build().summary}")
+        except BinariesMissing as exc:
+            print(f"missing: {exc}")
+            return 1
+        return 0
 
-    if shutil.which("go") is None:
-        print("setup: 'go' is not on PATH; install Go (Debian: golang-go) to build the Fabric binaries")
+    if shutil.which("go") is None and fabric_bin_override() is None:
+        print("[setup] 'go' is not on PATH; install Go (Debian: golang-go) to build the Fabric binaries")
         return 1 if args.strict else 0
     outcomes = ensure(progress=lambda msg: print(f"[setup] {msg}", flush=True))
-    failed = [o for o in outcomes if o.action == "failed"]
     for o in outcomes:
-        if o.action != "failed":
+        if o.action in ("present", "from cache", "built"):
             print(f"[setup] {o.tool}: {o.action} ({o.path})")
+    rejected = [o for o in outcomes if o.action == "rejected"]
+    failed = [o for o in outcomes if o.action == "failed"]
+    if rejected:
+        print(f"[setup] ERROR: found but rejected: {rejected[0].detail}\n[setup] supported: {SUPPORTED}", flush=True)
     if failed:
-        first = next(o for o in failed if o.detail and not o.detail.startswith("skipped"))
-        print(
-            "[setup] WARNING: these pinned binaries could not be built: "
-            + ", ".join(o.tool for o in failed)
-            + "\n[setup] first failure:\n"
-            + "\n".join("    " + line for line in first.detail.splitlines())
-            + f"\n[setup] The real network cannot start without them. Provide binaries of Fabric v{FABRIC_VERSION} "
-            f"(commit {FABRIC_COMMIT[:12]}) in ${FABRIC_BIN_ENV}; integration tests are skipped until then.",
-            flush=True,
-        )
+        print("[setup] ERROR: could not build " + ", ".join(o.tool for o in failed) + ":\n"
+              + "\n".join("    " + line for line in failed[0].detail.splitlines()[-40:]), flush=True)  # fmt: skip
+    if rejected or failed:
         return 1 if args.strict else 0
+    print(f"[setup] Fabric: {fabric_build().summary}; Fabric CA v{FABRIC_CA_VERSION}")
     return 0
 
 

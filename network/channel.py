@@ -8,19 +8,21 @@ certificate). Anchor peers are part of the genesis block, so no config update is
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from network import fabric_cli
 from network.configs import configtx, write_yaml
+from network.fabric_versions import FabricLine
 from network.layout import Layout
 from network.pki import Enrolled
 from network.topology import Topology
 
 
-def create_genesis(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]) -> None:
+def create_genesis(layout: Layout, topo: Topology, orderers: dict[str, Enrolled], fabric: FabricLine) -> None:
     out = layout.channel_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_yaml(out / "configtx.yaml", configtx(layout, topo, orderers))
+    write_yaml(out / "configtx.yaml", configtx(layout, topo, orderers, fabric))
     block = out / "genesis.block"
     if block.exists():
         return
@@ -32,21 +34,41 @@ def create_genesis(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]
     )
 
 
-def orderer_channels(layout: Layout, topo: Topology, org_name: str) -> list[str]:
+class OrdererRefused(RuntimeError):
+    """The orderer's channel-participation API answered with an error status."""
+
+
+def _osnadmin(layout: Layout, topo: Topology, org_name: str, args: list[str], what: str) -> dict:
+    """Run osnadmin against ``org_name``'s orderer; return the JSON body of a 2xx answer.
+
+    osnadmin exits 0 whatever the orderer answers (a 400 included), so its ``Status:`` line is
+    the only outcome to trust.
+    """
     org = topo.org(org_name)
     admin_tls = layout.user_dir(org.name, "admin") / "tls"
     out = fabric_cli.run(
         "osnadmin",
-        ["channel", "list", "-o", f"{topo.host}:{org.orderer_admin_port}", "--ca-file", str(layout.ca_cert(org.name)),
+        [*args, "-o", f"{topo.host}:{org.orderer_admin_port}", "--ca-file", str(layout.ca_cert(org.name)),
          "--client-cert", str(admin_tls / "signcerts" / "cert.pem"),
          "--client-key", str(next((admin_tls / "keystore").glob("*_sk")))],
-        {}, f"osnadmin channel list ({org.name})",
+        {}, f"{what} ({org.name})",
     )  # fmt: skip
-    body = out[out.find("{") :] if "{" in out else "{}"
+    status = re.search(r"Status:\s*(\d{3})", out)
+    body_text = out[out.find("{") :] if "{" in out else "{}"
     try:
-        return [c["name"] for c in json.loads(body).get("channels") or []]
+        body = json.loads(body_text)
     except ValueError:
-        return []
+        body = {}
+    if status is None or not 200 <= int(status.group(1)) < 300:
+        said = body.get("error") if isinstance(body, dict) else None
+        raise OrdererRefused(f"{what} on {org.name}-orderer: HTTP {status.group(1) if status else '?'}: "
+                             f"{said or out.strip()[-500:]}")  # fmt: skip
+    return body if isinstance(body, dict) else {}
+
+
+def orderer_channels(layout: Layout, topo: Topology, org_name: str) -> list[str]:
+    body = _osnadmin(layout, topo, org_name, ["channel", "list"], "osnadmin channel list")
+    return [c["name"] for c in body.get("channels") or []]
 
 
 def join_orderers(layout: Layout, topo: Topology) -> None:
@@ -54,15 +76,8 @@ def join_orderers(layout: Layout, topo: Topology) -> None:
     for org in topo.orderer_orgs:
         if topo.channel in orderer_channels(layout, topo, org.name):
             continue
-        admin_tls = layout.user_dir(org.name, "admin") / "tls"
-        fabric_cli.run(
-            "osnadmin",
-            ["channel", "join", "--channelID", topo.channel, "--config-block", str(block),
-             "-o", f"{topo.host}:{org.orderer_admin_port}", "--ca-file", str(layout.ca_cert(org.name)),
-             "--client-cert", str(admin_tls / "signcerts" / "cert.pem"),
-             "--client-key", str(next((admin_tls / "keystore").glob("*_sk")))],
-            {}, f"osnadmin channel join ({org.name})",
-        )  # fmt: skip
+        _osnadmin(layout, topo, org.name, ["channel", "join", "--channelID", topo.channel, "--config-block", str(block)],
+                  "osnadmin channel join")  # fmt: skip
 
 
 def peer_channels(layout: Layout, topo: Topology, org_name: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from network.fabric_versions import FabricLine
 from network.layout import Layout
 from network.pki import Enrolled
 from network.topology import Org, Topology
@@ -28,7 +29,7 @@ def write_yaml(path: Path, data: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def peer_core(layout: Layout, topo: Topology, org: Org, peer: Enrolled) -> dict[str, Any]:
+def peer_core(layout: Layout, topo: Topology, org: Org, peer: Enrolled, fabric: FabricLine) -> dict[str, Any]:
     node = layout.node_dir(org.name, "peer0")
     address = f"{topo.host}:{org.peer_port}"
     tls = {
@@ -101,14 +102,11 @@ def peer_core(layout: Layout, topo: Topology, org: Org, peer: Enrolled) -> dict[
             "mspConfigPath": str(peer.msp),
             "localMspId": org.msp_id,
             "client": {"connTimeout": "3s"},
-            "deliveryclient": {"blockGossipEnabled": False, "reconnectTotalTimeThreshold": "3600s",
-                               "connTimeout": "3s", "reConnectBackoffThreshold": "3600s",
-                               "blockCensorshipTimeoutKey": "30s", "minimalReconnectInterval": "100ms",
-                               "policy": "cluster"},  # fmt: skip
+            "deliveryclient": _delivery_client(fabric),
             "localMspType": "bccsp",
             "profile": {"enabled": False},
             "handlers": {
-                "authFilters": [{"name": "DefaultAuth"}, {"name": "ExpirationCheck"}, {"name": "TimeWindowCheck"}],
+                "authFilters": [{"name": name} for name in fabric.peer_auth_filters],
                 "decorators": [{"name": "DefaultDecorator"}],
                 "endorsers": {"escc": {"name": "DefaultEndorsement", "library": None}},
                 "validators": {"vscc": {"name": "DefaultValidation", "library": None}},
@@ -154,31 +152,41 @@ def peer_core(layout: Layout, topo: Topology, org: Org, peer: Enrolled) -> dict[
     }
 
 
-def orderer_config(layout: Layout, topo: Topology, org: Org, orderer: Enrolled) -> dict[str, Any]:
+def _delivery_client(fabric: FabricLine) -> dict[str, Any]:
+    client: dict[str, Any] = {"blockGossipEnabled": False, "reconnectTotalTimeThreshold": "3600s",
+                              "connTimeout": "3s", "reConnectBackoffThreshold": "3600s"}  # fmt: skip
+    if fabric.peer_bft_delivery_keys:
+        client.update(blockCensorshipTimeoutKey="30s", minimalReconnectInterval="100ms", policy="cluster")
+    return client
+
+
+def orderer_config(layout: Layout, topo: Topology, org: Org, orderer: Enrolled, fabric: FabricLine) -> dict[str, Any]:
     node = layout.node_dir(org.name, "orderer0")
     roots = [str(layout.ca_cert(o.name)) for o in topo.orgs]
+    general: dict[str, Any] = {
+        "ListenAddress": topo.host,
+        "ListenPort": org.orderer_port,
+        "TLS": {"Enabled": True, "PrivateKey": str(orderer.tls_key), "Certificate": str(orderer.tls_cert),
+                "RootCAs": roots, "ClientAuthRequired": False, "ClientRootCAs": roots},  # fmt: skip
+        "Keepalive": {"ServerMinInterval": "60s", "ServerInterval": "7200s", "ServerTimeout": "20s"},
+        "MaxRecvMsgSize": 104857600,
+        "MaxSendMsgSize": 104857600,
+        # Raft traffic shares the TLS listener; the TLS cert doubles as cluster client cert.
+        "Cluster": {"SendBufferSize": 100, "ClientCertificate": str(orderer.tls_cert),
+                    "ClientPrivateKey": str(orderer.tls_key), "ListenPort": None, "ListenAddress": None,
+                    "ServerCertificate": None, "ServerPrivateKey": None},  # fmt: skip
+        "BootstrapMethod": "none",
+        "LocalMSPDir": str(orderer.msp),
+        "LocalMSPID": org.msp_id,
+        "Profile": {"Enabled": False},
+        "BCCSP": {"Default": "SW", "SW": {"Hash": "SHA2", "Security": 256, "FileKeyStore": {"KeyStore": None}}},
+        "Authentication": {"TimeWindow": "15m"},
+    }
+    if fabric.orderer_backoff_and_throttling:
+        general["Backoff"] = {"BaseDelay": "1s", "Multiplier": 1.6, "MaxDelay": "2m"}
+        general["Throttling"] = {"Rate": 0, "InactivityTimeout": "5s"}
     return {
-        "General": {
-            "ListenAddress": topo.host,
-            "ListenPort": org.orderer_port,
-            "TLS": {"Enabled": True, "PrivateKey": str(orderer.tls_key), "Certificate": str(orderer.tls_cert),
-                    "RootCAs": roots, "ClientAuthRequired": False, "ClientRootCAs": roots},  # fmt: skip
-            "Keepalive": {"ServerMinInterval": "60s", "ServerInterval": "7200s", "ServerTimeout": "20s"},
-            "Backoff": {"BaseDelay": "1s", "Multiplier": 1.6, "MaxDelay": "2m"},
-            "MaxRecvMsgSize": 104857600,
-            "MaxSendMsgSize": 104857600,
-            "Throttling": {"Rate": 0, "InactivityTimeout": "5s"},
-            # Raft traffic shares the TLS listener; the TLS cert doubles as cluster client cert.
-            "Cluster": {"SendBufferSize": 100, "ClientCertificate": str(orderer.tls_cert),
-                        "ClientPrivateKey": str(orderer.tls_key), "ListenPort": None, "ListenAddress": None,
-                        "ServerCertificate": None, "ServerPrivateKey": None},  # fmt: skip
-            "BootstrapMethod": "none",
-            "LocalMSPDir": str(orderer.msp),
-            "LocalMSPID": org.msp_id,
-            "Profile": {"Enabled": False},
-            "BCCSP": {"Default": "SW", "SW": {"Hash": "SHA2", "Security": 256, "FileKeyStore": {"KeyStore": None}}},
-            "Authentication": {"TimeWindow": "15m"},
-        },
+        "General": general,
         "FileLedger": {"Location": str(node / "data")},
         "Operations": {
             "ListenAddress": f"{topo.host}:{org.orderer_ops_port}",
@@ -207,7 +215,7 @@ def _org_policies(org: Org) -> dict[str, Any]:
     }
 
 
-def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]) -> dict[str, Any]:
+def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled], fabric: FabricLine) -> dict[str, Any]:
     """The application channel's genesis definition (Raft across the participants' orderers)."""
     orgs = []
     for org in topo.orgs:
@@ -234,7 +242,7 @@ def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]) -> d
     ]  # fmt: skip
     profile = {
         "Policies": implicit,
-        "Capabilities": {"V3_0": True},
+        "Capabilities": {fabric.channel_capability: True},
         "Orderer": {
             "OrdererType": "etcdraft",
             "BatchTimeout": topo.batch_timeout,
@@ -243,7 +251,7 @@ def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]) -> d
                          "HeartbeatTick": 1, "MaxInflightBlocks": 5, "SnapshotIntervalSize": "16 MB"}},
             "Organizations": [by_msp[o.msp_id] for o in topo.orderer_orgs],
             "Policies": {**implicit, "BlockValidation": {"Type": "ImplicitMeta", "Rule": "ANY Writers"}},
-            "Capabilities": {"V2_0": True},
+            "Capabilities": {fabric.orderer_capability: True},
         },
         "Application": {
             "Organizations": [by_msp[o.msp_id] for o in topo.orgs],
@@ -252,7 +260,7 @@ def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled]) -> d
                 "LifecycleEndorsement": {"Type": "ImplicitMeta", "Rule": "MAJORITY Endorsement"},
                 "Endorsement": {"Type": "ImplicitMeta", "Rule": "MAJORITY Endorsement"},
             },
-            "Capabilities": {"V2_5": True},
+            "Capabilities": {fabric.application_capability: True},
             "ACLs": {},
         },
     }

@@ -7,17 +7,21 @@ configs, orderers, peers, channel, chaincode lifecycle, chaincode servers, gover
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import json
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from network import channel, configs, lifecycle, pki, processes
-from network.binaries import FABRIC_CA_TOOLS, FABRIC_TOOLS, locate
+from network.binaries import FABRIC_CA_TOOLS, BinariesMissing, fabric_build, locate
+from network.fabric_versions import FabricBuild
 from network.health import https_ok
 from network.layout import Layout
 from network.pki import Enrolled
@@ -26,6 +30,10 @@ from network.profiles import write_profiles
 from network.topology import Org, Topology, default_topology
 
 Progress = Callable[[str], None]
+
+
+class BootstrapFailed(RuntimeError):
+    """A step of ``up`` failed; the message names the step and what the nodes involved logged."""
 
 
 def _print(msg: str) -> None:
@@ -52,6 +60,16 @@ class Network:
         self.layout.home.mkdir(parents=True, exist_ok=True)
         self.layout.state_file.write_text(json.dumps(state, indent=2, sort_keys=True))
 
+    @functools.cached_property
+    def fabric(self) -> FabricBuild:
+        """The Fabric build the binaries are of: decides how every config is rendered."""
+        return fabric_build()
+
+    def fingerprint(self) -> str:
+        """What the genesis block was made for: the topology and the Fabric line."""
+        doc = {"topology": repr(self.topo), "fabric": self.fabric.line.key}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
     # ---- process specs ------------------------------------------------------------------
     def _enrolled(self, org: Org, node: str) -> Enrolled:
         base = self.layout.node_dir(org.name, node)
@@ -60,14 +78,15 @@ class Network:
     def orderer_spec(self, org: Org) -> ProcessSpec:
         node = self.layout.node_dir(org.name, "orderer0")
         configs.write_yaml(node / "orderer.yaml",
-                           configs.orderer_config(self.layout, self.topo, org, self._enrolled(org, "orderer0")))
+                           configs.orderer_config(self.layout, self.topo, org, self._enrolled(org, "orderer0"),
+                                                  self.fabric.line))
         return ProcessSpec(f"{org.name}-orderer", [str(locate("orderer"))], {"FABRIC_CFG_PATH": str(node)}, node,
                            (org.orderer_port, org.orderer_admin_port, org.orderer_ops_port))  # fmt: skip
 
     def peer_spec(self, org: Org) -> ProcessSpec:
         node = self.layout.node_dir(org.name, "peer0")
         peer = self._enrolled(org, "peer0")
-        configs.write_yaml(node / "core.yaml", configs.peer_core(self.layout, self.topo, org, peer))
+        configs.write_yaml(node / "core.yaml", configs.peer_core(self.layout, self.topo, org, peer, self.fabric.line))
         env = {
             "FABRIC_CFG_PATH": str(node),
             "FLEXLEDGER_CHAINCODE_ADDRESS": f"{self.topo.host}:{org.chaincode_port}",
@@ -117,12 +136,19 @@ class Network:
             processes.wait_for_port(self.layout, spec.name, self.topo.host, port)
 
     def up(self, oracle_fault: str | None = None) -> dict[str, Any]:
-        for tool in FABRIC_CA_TOOLS + FABRIC_TOOLS:
+        for tool in FABRIC_CA_TOOLS:
             locate(tool)  # fail before starting anything when a binary is missing
+        self.progress(f"Fabric: {self.fabric.summary}")
         if oracle_fault is not None:
             self.topo.org(oracle_fault)  # unknown org → KeyError with the known names
         started = time.monotonic()
         state = self.state()
+        if state.get("fingerprint") not in (None, self.fingerprint()):
+            raise RuntimeError(
+                f"{self.layout.home} holds a network made for {state.get('fabric', 'another Fabric')} and another "
+                f"topology or Fabric line than {self.fabric.summary} with these ports; its genesis block does not "
+                "fit: run 'flexledger network down' first (its ledgers are lost)"
+            )
         if state.get("ready"):
             if state.get("oracle_fault") != oracle_fault:
                 self._switch_oracle_fault(state, oracle_fault)
@@ -132,61 +158,81 @@ class Network:
             return self.state()
         if self.layout.home.exists() and any(self.layout.home.iterdir()) and not state.get("bootstrapping"):
             raise RuntimeError(f"{self.layout.home} holds a partial network; run 'flexledger network down' first")
-        self._save_state(bootstrapping=True, oracle_fault=oracle_fault)
+        self._save_state(bootstrapping=True, oracle_fault=oracle_fault, fingerprint=self.fingerprint(),
+                         fabric=self.fabric.summary)
         self._bootstrap(oracle_fault)
         elapsed = time.monotonic() - started
         self._save_state(bootstrapping=False, ready=True, up_seconds=round(elapsed, 1))
         self.progress(f"network ready: chaincode '{self.topo.chaincode}' answers on every peer, {elapsed:.1f} s after 'up'")
         return self.state()
 
-    def _step(self, title: str) -> None:
+    @contextlib.contextmanager
+    def _step(self, title: str, nodes: list[str] | tuple[str, ...] = ()) -> Iterator[None]:
+        """Report a bootstrap step; on failure stop ``up`` naming the step and the nodes' own words."""
         self.progress(title)
+        try:
+            yield
+        except (BinariesMissing, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            words = [f"  {name}: {line}" for name in nodes for line in processes.last_words(self.layout, name)]
+            said = ("\nwhat the nodes logged:\n" + "\n".join(words)) if words else ""
+            raise BootstrapFailed(f"'{title}' failed: {exc}{said}") from exc
 
     def _bootstrap(self, oracle_fault: str | None) -> None:
         topo, layout = self.topo, self.layout
-        self._step(f"starting {len(topo.orgs)} Fabric CAs")
-        self._start_all([(pki.ca_process(layout, topo, o), o.ca_port) for o in topo.orgs])
-        self._wait_cas()
+        cas = [f"{o.name}-ca" for o in topo.orgs]
+        orderers = [f"{o.name}-orderer" for o in topo.orderer_orgs]
+        peers = [f"{o.name}-peer" for o in topo.orgs]
+        with self._step(f"starting {len(topo.orgs)} Fabric CAs", cas):
+            self._start_all([(pki.ca_process(layout, topo, o), o.ca_port) for o in topo.orgs])
+            self._wait_cas()
 
-        self._step("enrolling identities at each organisation's CA (admins, nodes, users with role attributes, TLS)")
-        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+        with self._step("enrolling identities at each organisation's CA (admins, nodes, users with role "
+                        "attributes, TLS)", cas), ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
             issued = dict(zip([o.name for o in topo.orgs],
                               pool.map(lambda o: pki.enrol_org(layout, topo, o), topo.orgs), strict=True))  # fmt: skip
 
-        self._step(f"starting {len(topo.orderer_orgs)} orderers and {len(topo.orgs)} peers")
-        specs = [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
-        specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
-        self._start_all(specs)
+        with self._step(f"starting {len(topo.orderer_orgs)} orderers and {len(topo.orgs)} peers", orderers + peers):
+            specs = [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
+            specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
+            self._start_all(specs)
 
-        self._step(f"creating channel '{topo.channel}' (Raft across {', '.join(o.name for o in topo.orderer_orgs)})")
-        channel.create_genesis(layout, topo, {o.name: issued[o.name]["orderer0"] for o in topo.orderer_orgs})
-        channel.join_orderers(layout, topo)
-        self._step("joining every peer to the channel")
-        channel.join_peers(layout, topo)
+        with self._step(f"creating channel '{topo.channel}' (Raft across {', '.join(o.name for o in topo.orderer_orgs)}, "
+                        f"channel capability {self.fabric.line.channel_capability})", orderers):  # fmt: skip
+            channel.create_genesis(layout, topo, {o.name: issued[o.name]["orderer0"] for o in topo.orderer_orgs},
+                                   self.fabric.line)
+            channel.join_orderers(layout, topo)
+        with self._step("joining every peer to the channel", peers + orderers):
+            channel.join_peers(layout, topo)
 
         package, package_id = lifecycle.build_package(layout, topo)
         self._save_state(package_id=package_id, sequence=1)
-        self._step("installing the chaincode package on every peer")
-        with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+        with self._step("installing the chaincode package on every peer", peers), \
+                ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
             list(pool.map(lambda o: lifecycle.install(layout, topo, o, package, package_id), topo.orgs))
         if lifecycle.committed(layout, topo) is None:
             approved = lifecycle.approvals(layout, topo, 1)
             pending = [o for o in topo.orgs if not approved.get(o.name)]
-            self._step(f"approving the chaincode definition for {', '.join(o.name for o in pending) or 'nobody'}")
-            with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
+            with self._step(f"approving the chaincode definition for {', '.join(o.name for o in pending) or 'nobody'}",
+                            peers + orderers), ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
                 list(pool.map(lambda o: lifecycle.approve(layout, topo, o, package_id, 1), pending))
-            self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})")
-            lifecycle.commit(layout, topo, 1)
+            with self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})",
+                            peers + orderers):  # fmt: skip
+                lifecycle.commit(layout, topo, 1)
 
-        self._step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)")
-        self._start_all([(self.chaincode_spec(o, package_id, o.name == oracle_fault), o.chaincode_port)
-                         for o in topo.orgs])  # fmt: skip
-        write_profiles(layout, topo, issued)
-        self._step("waiting for the chaincode to answer on every peer")
-        for org in topo.orgs:
-            lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(org.name, "admin",
-                                                                               "org.hyperledger.fabric:get_metadata"))
-        self._init_governance()
+        servers = [f"{o.name}-chaincode" for o in topo.orgs]
+        with self._step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)", servers):
+            self._start_all([(self.chaincode_spec(o, package_id, o.name == oracle_fault), o.chaincode_port)
+                             for o in topo.orgs])  # fmt: skip
+            write_profiles(layout, topo, issued)
+        with self._step("waiting for the chaincode to answer on every peer", servers + peers):
+            for org in topo.orgs:
+                lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(
+                    org.name, "admin", "org.hyperledger.fabric:get_metadata"))  # fmt: skip
+        with self._step("recording the marketplace governance (which organisation may hold which role)",
+                        servers + peers + orderers):  # fmt: skip
+            self._init_governance()
 
     def _wait_cas(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -207,7 +253,6 @@ class Network:
         dso = self.topo.org("dso").msp_id
         config = {"dso": dso, "aggregators": roles.get("aggregator", []), "auditors": roles.get("auditor", []),
                   "tso": roles.get("tso", []), "settlement": roles.get("settlement", [])}  # fmt: skip
-        self._step("recording the marketplace governance (which organisation may hold which role)")
         self.invoke("dso", "admin", "InitMarketplace", json.dumps(config, sort_keys=True))
 
     def _switch_oracle_fault(self, state: dict[str, Any], oracle_fault: str | None) -> None:
@@ -308,5 +353,10 @@ class Network:
         gateways = {o.name: {"url": url, "pid": processes.running(layout, f"{o.name}-gateway")}
                     for o, url in zip(topo.orgs, self.gateway_urls().values(), strict=True)}  # fmt: skip
         state = self.state()
+        try:
+            binaries = self.fabric.summary
+        except BinariesMissing as exc:
+            binaries = f"unusable: {exc}"
         return {"nodes": nodes, "chaincode": chaincode, "gateways": gateways, "ready": bool(state.get("ready")),
-                "oracle_fault": state.get("oracle_fault"), "home": str(layout.home)}  # fmt: skip
+                "oracle_fault": state.get("oracle_fault"), "home": str(layout.home),
+                "fabric": {"binaries": binaries, "network_made_with": state.get("fabric")}}  # fmt: skip

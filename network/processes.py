@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -125,6 +126,21 @@ def wait_for_port(layout: Layout, name: str, host: str, port: int, timeout: floa
             raise StartFailed(f"{name} exited during start-up; last log lines:\n{tail(layout.log(name))}")
         time.sleep(0.1)
     raise StartFailed(f"{name} did not open {host}:{port} within {timeout:.0f} s; log: {layout.log(name)}")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: how Fabric's nodes (and Go itself) say that something went wrong
+_FAULT = re.compile(r"\bpanic\b|\b(PANI|FATA|CRIT|ERRO)\b|\b(fatal|Error):", re.IGNORECASE)
+
+
+def last_words(layout: Layout, name: str, lines: int = 4) -> list[str]:
+    """The last error, fatal or panic lines of a node's log: the node's own account of a failure."""
+    try:
+        text = layout.log(name).read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    faults = [_ANSI.sub("", line).strip() for line in text.splitlines() if _FAULT.search(line)]
+    return [line[:400] for line in faults[-lines:]]
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -57,6 +57,10 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
+    fabric = status["fabric"]
+    print(f"Fabric binaries: {fabric['binaries']}")
+    if fabric["network_made_with"]:
+        print(f"network made with: {fabric['network_made_with']}")
     for n in status["nodes"]:
         mark = "ok " if n["healthy"] else "DOWN"
         height = f" height={n['height']}" if n["height"] is not None else ""
