@@ -41,7 +41,7 @@ def sources_sha256(sources: tuple[str, ...]) -> str:
 
 @functools.cache
 def highs_version() -> str:
-    import highspy
+    from clearing.solver import new_highs
 
-    h = highspy.Highs()
+    h = new_highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"

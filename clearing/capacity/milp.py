@@ -19,6 +19,7 @@ import pyomo.environ as pyo
 from pyomo.repn.standard_repn import generate_standard_repn
 
 from clearing.errors import SolverError
+from clearing.solver import new_highs
 
 INF = highspy.kHighsInf
 
@@ -30,10 +31,7 @@ class CompiledMILP:
         self.columns = list(model.component_data_objects(pyo.Var, descend_into=True))
         self._col = {id(var): j for j, var in enumerate(self.columns)}
         n = len(self.columns)
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        for key, value in options.items():
-            self.highs.setOptionValue(key, value)
+        self.highs = new_highs(options)
         lower = np.array([-INF if v.lb is None else float(v.lb) for v in self.columns], dtype=np.float64)
         upper = np.array([INF if v.ub is None else float(v.ub) for v in self.columns], dtype=np.float64)
         self.highs.addVars(n, lower, upper)

@@ -26,6 +26,7 @@ from pyomo.repn.standard_repn import generate_standard_repn
 from clearing.errors import InfeasibleError, SolverError
 from clearing.flex.instance import FlexInstance
 from clearing.flex.opf import Layout, PeriodData, build_model
+from clearing.solver import new_highs
 
 #: HiGHS options, fixed for determinism (never change them without changing the code version).
 SOLVER_OPTIONS: dict[str, object] = {
@@ -119,10 +120,7 @@ class PeriodLP:
         col_lo = np.array([-INF if v.lb is None else float(v.lb) for v in columns])
         col_hi = np.array([INF if v.ub is None else float(v.ub) for v in columns])
 
-        self.highs = h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        for key, val in SOLVER_OPTIONS.items():
-            h.setOptionValue(key, val)
+        self.highs = h = new_highs(SOLVER_OPTIONS)
         h.addVars(self.n_cols, col_lo, col_hi)
         h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32), cost)
         h.addRows(

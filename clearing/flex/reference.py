@@ -22,6 +22,7 @@ from clearing.errors import InfeasibleError, SolverError
 from clearing.flex.instance import FlexInstance
 from clearing.flex.lp import SOLVER_OPTIONS
 from clearing.flex.opf import build_model
+from clearing.solver import new_highs
 
 INF = highspy.kHighsInf
 
@@ -52,10 +53,7 @@ def solve_reference(inst: FlexInstance, removed_owners: Iterable[str] = ()) -> R
         row_lo.append(-INF if con.lower is None else float(con.lower()) - const)
         row_hi.append(INF if con.upper is None else float(con.upper()) - const)
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    for key, val in SOLVER_OPTIONS.items():
-        h.setOptionValue(key, val)
+    h = new_highs(SOLVER_OPTIONS)
     h.addVars(
         len(columns),
         np.array([-INF if v.lb is None else float(v.lb) for v in columns]),
