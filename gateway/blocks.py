@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import transaction_pb2
 
@@ -47,3 +47,47 @@ def committed_transaction(network: Network, channel: str, tx_id: str) -> Committ
     """The committed transaction ``tx_id`` as the connected peer's ledger holds it."""
     raw = network.get_contract("qscc").evaluate("GetTransactionByID", channel, tx_id)
     return parse_processed_transaction(tx_id, raw)
+
+
+@dataclass(frozen=True)
+class LedgerTransaction:
+    """One transaction as a block records it: where, what kind, and whether the peers validated it."""
+
+    block: int
+    tx_id: str
+    header_type: str  # "ENDORSER_TRANSACTION", "CONFIG", ...
+    validation_code: str
+
+
+def block_transactions(number: int, raw_block: bytes) -> list[LedgerTransaction]:
+    """Decode one block (qscc ``GetBlockByNumber``) into its transactions and validation codes."""
+    block = common_pb2.Block()
+    block.ParseFromString(raw_block)
+    codes = block.metadata.metadata[common_pb2.BlockMetadataIndex.TRANSACTIONS_FILTER]
+    out = []
+    for index, envelope_bytes in enumerate(block.data.data):
+        envelope = common_pb2.Envelope()
+        envelope.ParseFromString(envelope_bytes)
+        payload = common_pb2.Payload()
+        payload.ParseFromString(envelope.payload)
+        header = common_pb2.ChannelHeader()
+        header.ParseFromString(payload.header.channel_header)
+        code = transaction_pb2.TxValidationCode.Name(codes[index]) if index < len(codes) else "NOT_VALIDATED"
+        out.append(LedgerTransaction(number, header.tx_id, common_pb2.HeaderType.Name(header.type), code))
+    return out
+
+
+def ledger_height(network: Network, channel: str) -> int:
+    info = ledger_pb2.BlockchainInfo()
+    info.ParseFromString(network.get_contract("qscc").evaluate("GetChainInfo", channel))
+    return info.height
+
+
+def ledger_transactions(network: Network, channel: str, start: int = 0) -> list[LedgerTransaction]:
+    """Every transaction of the channel from block ``start`` on, as the connected peer committed it."""
+    qscc = network.get_contract("qscc")
+    return [
+        tx
+        for number in range(start, ledger_height(network, channel))
+        for tx in block_transactions(number, qscc.evaluate("GetBlockByNumber", channel, str(number)))
+    ]

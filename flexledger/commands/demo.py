@@ -46,6 +46,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(m.verification.get("matches") for m in outcome.markets) else 1
 
 
+def ledger_validity(net) -> str:
+    """Every transaction of the channel read back from the auditor's peer: how many, and any not VALID."""
+    from collections import Counter
+
+    from gateway.blocks import ledger_transactions
+    from gateway.client import connect_from_profile
+
+    channel = net.topo.channel
+    with connect_from_profile(net.layout.profiles / "auditor.json", "admin") as gw:
+        transactions = ledger_transactions(gw.get_network(channel), channel)
+    codes = Counter(tx.validation_code for tx in transactions)
+    invalid = ", ".join(f"{n} {code}" for code, n in sorted(codes.items()) if code != "VALID")
+    return f"{len(transactions)} committed, " + (f"NOT VALID: {invalid}" if invalid else "all VALID")
+
+
 def run_day(net, urls: dict[str, str], out_dir: Path):
     """Run the scenario through the gateways at ``urls``; return the outcome and the printed summary."""
     from flexledger.demo import report
@@ -60,8 +75,10 @@ def run_day(net, urls: dict[str, str], out_dir: Path):
     heights = sorted({n["height"] for n in status["nodes"] if n["kind"] == "peer"} - {None})
     flex = report.flexibility_market(outcome)
     committed = flex.committed if flex else {}
+    validity = ledger_validity(net)
     extra = {
         "\nLedger height (every peer)": ", ".join(str(h) for h in heights),
+        "Transactions on the ledger": validity,
         "Flexibility result hash": (flex.clearing.get("result_hash") if flex else None),
         "Endorsed by (read from the committed transaction, " + str(committed.get("validation_code")) + ")":
             ", ".join(committed.get("endorsed_by", [])),

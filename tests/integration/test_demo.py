@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -69,5 +70,6 @@ def test_settlement_conserves_money_and_the_summary_and_plots_are_written(market
              for k, v in (("before", outcome.balances_before), ("after", outcome.balances_after))}  # fmt: skip
     assert total["before"] == total["after"]
     assert "Ledger height" in summary and "Endorsed by" in summary
+    assert re.search(r"Transactions on the ledger: \d+ committed, all VALID", summary), summary
     for name in ("dispatch.png", "voltages.png", "payments.png", "awards.csv", "payments.csv", "balances.csv"):
         assert (out / name).stat().st_size > 0

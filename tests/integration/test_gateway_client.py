@@ -83,19 +83,21 @@ def test_evaluate_error_names_the_peer(trader):
     assert "no-such-device" in err.value.chaincode_message
 
 
-def test_double_spend_of_an_id_commits_only_once(trader):
+def test_double_spend_of_an_id_commits_only_once(trader, provoked_invalid):
     """Two transactions endorsed on the same state: the second is invalidated at commit (MVCC)."""
     doc = device()
     first = trader.new_proposal("RegisterDevice", doc).endorse()
     second = trader.new_proposal("RegisterDevice", doc).endorse()
+    provoked_invalid.expect(second.transaction_id)
     assert first.submit().status().successful
     status = second.submit().status()
     assert not status.successful and status.code_name == "MVCC_READ_CONFLICT"
 
 
-def test_submit_raises_commit_error_naming_the_validation_code(trader):
+def test_submit_raises_commit_error_naming_the_validation_code(trader, provoked_invalid):
     doc = device()
     racing = trader.new_proposal("RegisterDevice", doc).endorse()
+    provoked_invalid.expect(racing.transaction_id)
     trader.submit("RegisterDevice", doc)
     with pytest.raises(CommitError, match="MVCC_READ_CONFLICT"):
         racing.submit().wait()

@@ -75,9 +75,12 @@ def test_bad_device_json_is_refused_naming_the_field(live_network: LiveNetwork) 
     assert missing.returncode != 0, "a refused registration must leave nothing on the ledger"
 
 
-def test_transaction_without_the_endorsements_the_policy_needs_is_not_committed(live_network: LiveNetwork) -> None:
+def test_transaction_without_the_endorsements_the_policy_needs_is_not_committed(
+    live_network: LiveNetwork, provoked_invalid
+) -> None:
     device = _device()
     net = live_network.net
+    provoked_invalid.expect(code="ENDORSEMENT_POLICY_FAILURE")
     with pytest.raises(fabric_cli.FabricCommandFailed) as failure:
         net.invoke("agg1", "trader", "RegisterDevice", json.dumps(device), endorsers=["agg1"])
     assert "ENDORSEMENT_POLICY_FAILURE" in failure.value.output
