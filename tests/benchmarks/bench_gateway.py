@@ -7,7 +7,7 @@ request signed with the caller's own key, returning after commit), (B) ``Contrac
 through the Python Gateway client. It reports committed bids per second and p50/p99 latency to commit
 for both, and the REST/client ratios. Not a test: nothing is asserted.
 
-    .venv/bin/python tests/benchmarks/bench_gateway.py [--bids 100] [--concurrency 16] [--org agg1]
+    .venv/bin/python -m tests.benchmarks.bench_gateway [--bids 100] [--concurrency 16] [--org agg1]
 """
 
 from __future__ import annotations
