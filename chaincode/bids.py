@@ -8,9 +8,11 @@ The one-bid-per-device-and-period check reads a small per-device index key (``de
 of all the market's bids: a range read would make concurrent bids on different devices collide in Fabric's
 phantom-read validation, so that only one bid per block could commit.
 
-Capacity bids in a ``premium_capacity`` market escrow their maximum value (price × quantity × periods ×
-period hours, rounded up to the cent) so that settlement can always pay the DSO; ``social_equity``
-markets charge nothing. Flexibility offers carry P/Q up/down products, one quantity per period.
+Capacity bids in a ``premium_capacity`` market carry their maximum value (price × quantity × periods ×
+period hours, rounded up to the cent) as ``escrow_cents``; a bid must be coverable by its owner's
+available money when placed, and the money is escrowed at gate closure, in the clearing transaction,
+so that settlement can always pay the DSO while concurrent bids of one owner never share a written key.
+``social_equity`` markets charge nothing. Flexibility offers carry P/Q up/down products, one quantity per period.
 """
 
 from __future__ import annotations
@@ -128,6 +130,20 @@ def _overlaps(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return True  # one active flexibility offer per device and market
 
 
+async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
+    """Refuse a bid whose own maximum value exceeds the owner's available money.
+
+    Only a read: the money is escrowed at gate closure (``clearing_tx``), so concurrent bids of one
+    owner write no common key and all commit.
+    """
+    if bid["escrow_cents"] == 0:
+        return
+    available = (await funds.load(tx, bid["owner"])).available_cents
+    if available < bid["escrow_cents"]:
+        raise ChaincodeError("bid.price_eur_per_mwh", f"{bid['owner']} needs {bid['escrow_cents']} cents available "
+                             f"for this bid's escrow but has {available}")
+
+
 async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     doc = validate.parse_json(bid_json, "bid")
@@ -159,7 +175,7 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
            "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": "active", **body}
     if bid["kind"] == "capacity":
         _oracle_check(bid, market)
-    await funds.lock(tx, market["id"], tx.caller.msp_id, bid["escrow_cents"], "bid.price_eur_per_mwh")
+    await _require_funds_for(tx, bid)
     slot["active"][bid_id] = bid.get("periods")
     tx.ledger.put(slot_key, slot)
     tx.ledger.put(key("bid", market["id"], bid_id), bid)
@@ -188,7 +204,6 @@ async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
     markets.require_gate_open(tx, market, "bidId")
     bid["status"] = "cancelled"
     bid["cancelled_at"] = clock.iso(tx.now_ms)
-    await funds.release(tx, market["id"], bid["owner"], bid["escrow_cents"])
     slot_key = key("devicebids", market["id"], bid["device"])
     slot = await tx.ledger.get(slot_key)
     if slot is not None:

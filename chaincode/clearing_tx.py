@@ -6,6 +6,9 @@ every endorsing peer, and stores the canonical input bytes, the result bytes, bo
 oracle version. Because every market organisation must endorse it, peers whose oracles disagree
 produce different write sets and the clearing cannot be committed.
 
+Capacity bids are escrowed here, at gate closure, not when placed (see :func:`_fund_bids`), so that
+concurrent bids of one aggregator write no common key.
+
 ``SettleMarket`` moves escrowed money as the stored result says: capacity owners pay the DSO (from
 their bid escrow, the rest is released); in a flexibility market the DSO pays owners from its
 escrowed budget (refused if the payments exceed it) and gets the remainder back.
@@ -26,7 +29,7 @@ CAPACITY_SCHEMA = "flexledger.capacity/1"
 FLEX_SCHEMA = "flexledger.clearing/1"
 
 
-async def capacity_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]:
+async def capacity_document(tx: Tx, market: dict[str, Any], active: list[dict[str, Any]]) -> dict[str, Any]:
     limits = await tx.ledger.get(key("limits", market["id"]))
     if limits is None:
         raise ChaincodeError("marketId", f"market {market['id']} has no published capacity limits")
@@ -34,7 +37,7 @@ async def capacity_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]:
         {"id": b["id"], "owner": b["owner"], "device": b["device"], "feeder": b["feeder"], "periods": b["periods"],
          "quantity_mw": b["quantity_mw"], "min_mw": b["min_mw"], "divisible": b["divisible"],
          "price_eur_per_mwh": b["price_eur_per_mwh"], "timestamp": b["timestamp"]}
-        for b in await bids.active_bids(tx, market["id"])
+        for b in active
     ]
     return {
         "schema": CAPACITY_SCHEMA,
@@ -46,7 +49,7 @@ async def capacity_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def flexibility_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]:
+async def flexibility_document(tx: Tx, market: dict[str, Any], active: list[dict[str, Any]]) -> dict[str, Any]:
     baseline = await tx.ledger.get(key("baseline", market["day"]))
     if baseline is None:
         raise ChaincodeError("marketId", f"no baseline has been published for {market['day']}")
@@ -54,7 +57,7 @@ async def flexibility_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]
         raise ChaincodeError("marketId", f"the baseline of {market['day']} no longer matches the market's periods")
     net = await network_data.read_network(tx, market["network_version"])
     offers = [{"id": b["id"], "owner": b["owner"], "node": b["node"], "products": b["products"]}
-              for b in await bids.active_bids(tx, market["id"])]
+              for b in active]
     return {
         "schema": FLEX_SCHEMA,
         "periods": market["periods"],
@@ -65,6 +68,34 @@ async def flexibility_document(tx: Tx, market: dict[str, Any]) -> dict[str, Any]
         "shedding_cost": baseline["shedding_cost"],
         "offers": sorted(offers, key=lambda o: o["id"]),
     }
+
+
+async def _fund_bids(tx: Tx, market: dict[str, Any], active: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Escrow each owner's bids at gate closure, in the order they were placed; drop those not covered.
+
+    Why here and not at bid time: a bid that wrote its owner's balance would make every concurrent bid
+    of that owner collide (MVCC) on that one key. So a bid only checks that its own maximum value is
+    available; the money is locked here, in the one clearing transaction, where every bid of the
+    owner is known. Rule: an owner's bids are funded in (timestamp, id) order while its available
+    money covers their maximum values; a bid it cannot cover is marked ``unfunded`` and takes no part.
+    """
+    now = clock.iso(tx.now_ms)
+    funded: list[dict[str, Any]] = []
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for bid in sorted(active, key=lambda b: (b["timestamp_ms"], b["id"])):
+        by_owner.setdefault(bid["owner"], []).append(bid)
+    for owner in sorted(by_owner):
+        available = (await funds.load(tx, owner)).available_cents
+        locked = 0
+        for bid in by_owner[owner]:
+            if locked + bid["escrow_cents"] <= available:
+                locked += bid["escrow_cents"]
+                funded.append(bid)
+                continue
+            bid.update(status="unfunded", unfunded_at=now)
+            tx.ledger.put(key("bid", market["id"], bid["id"]), bid)
+        await funds.lock(tx, market["id"], owner, locked, "bid.price_eur_per_mwh")
+    return sorted(funded, key=lambda b: b["id"])
 
 
 def _trades(market: dict[str, Any], result: dict[str, Any], active: list[dict[str, Any]],
@@ -104,13 +135,15 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     if tx.now_ms < market["gate_closes_ms"]:
         raise ChaincodeError("marketId", f"market {market_id} can be cleared only after its gate closes at "
                              f"{market['gate_closes']} (now {clock.iso(tx.now_ms)})")
+    placed = await bids.active_bids(tx, market_id)
+    active = placed
     if markets.is_capacity(market):
-        document, mechanism = await capacity_document(tx, market), None
+        active = await _fund_bids(tx, market, placed)
+        document, mechanism = await capacity_document(tx, market, active), None
     else:
-        document, mechanism = await flexibility_document(tx, market), market["rule"]
+        document, mechanism = await flexibility_document(tx, market, active), market["rule"]
     outcome = await tx.oracle.run(document, mechanism)
     payments = money.payments_in_cents(outcome.result.get("payments_eur"))
-    active = await bids.active_bids(tx, market_id)
     owners = {b["owner"] for b in active}
     for owner in payments:
         if owner not in owners and payments[owner]:
@@ -125,6 +158,7 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
         "result_hash": outcome.result_hash,
         "oracle": {"oracle": outcome.oracle, "chaincode": __version__},
         "payments_cents": payments,
+        "unfunded_bids": sorted({b["id"] for b in placed} - {b["id"] for b in active}),
         "cleared_at": now,
         "tx_id": tx.tx_id,
     }
@@ -136,7 +170,8 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     market.update(status="cleared", cleared_at=now, updated_at=now)
     tx.ledger.put(key("market", market_id), market)
     tx.ledger.emit("MarketCleared", {"market_id": market_id, "result_hash": outcome.result_hash,
-                                     "input_hash": outcome.input_hash, "oracle": record["oracle"]})
+                                     "input_hash": outcome.input_hash, "oracle": record["oracle"],
+                                     "unfunded_bids": record["unfunded_bids"]})
     return record
 
 

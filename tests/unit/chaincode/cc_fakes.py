@@ -97,6 +97,10 @@ class FakeStub:
         self._ts = Timestamp(seconds=now_ms // 1000, nanos=(now_ms % 1000) * 1_000_000)
         self._tx_id = tx_id
         self._events: list[tuple[str, bytes]] = []
+        #: what Fabric's MVCC validation would check: keys read, ranges scanned, keys written
+        self.reads: set[str] = set()
+        self.ranges: list[tuple[str, str]] = []
+        self.writes: set[str] = set()
 
     def get_function_and_parameters(self) -> tuple[str, list[str]]:
         return self._fn, list(self._args)
@@ -114,20 +118,24 @@ class FakeStub:
         return "flexchannel"
 
     async def get_state(self, key: str) -> bytes:
+        self.reads.add(key)
         return self.ledger.state.get(key, b"")
 
     async def put_state(self, key: str, value: bytes) -> None:
         assert isinstance(value, bytes)
+        self.writes.add(key)
         self.ledger.state[key] = value
         self.ledger.history.setdefault(key, []).append(
             kv_pb.KeyModification(tx_id=self._tx_id, value=value, timestamp=self._ts, is_delete=False))
 
     async def delete_state(self, key: str) -> None:
+        self.writes.add(key)
         self.ledger.state.pop(key, None)
         self.ledger.history.setdefault(key, []).append(
             kv_pb.KeyModification(tx_id=self._tx_id, timestamp=self._ts, is_delete=True))
 
     async def get_state_by_range(self, start: str, end: str) -> _Iter:
+        self.ranges.append((start, end))
         keys = sorted(k for k in self.ledger.state if start <= k < end)
         return _Iter([kv_pb.KV(namespace="flexledger", key=k, value=self.ledger.state[k]) for k in keys])
 
@@ -184,6 +192,12 @@ class Chain:
         text = [a if isinstance(a, str) else json.dumps(a) for a in args]
         return FakeStub(self.ledger, fn, text, who, self.now_ms, f"tx{self._seq:05d}")
 
+    def conflicts(self, first: FakeStub, second: FakeStub) -> set[str]:
+        """Keys ``first`` writes that ``second`` read or scanned: had they been endorsed on the same state,
+        Fabric would invalidate ``second`` (MVCC_READ_CONFLICT or PHANTOM_READ_CONFLICT)."""
+        scanned = {k for k in first.writes for start, end in second.ranges if start <= k < end}
+        return (first.writes & second.reads) | scanned
+
     def _answer(self, stub: FakeStub, response: Any) -> Any:
         if response.status != 200:
             assert not stub.get_events(), "a refused transaction must not emit events"
@@ -194,7 +208,7 @@ class Chain:
 
     async def ainvoke(self, who: Identity, fn: str, *args: Any) -> Any:
         """Invoke; every successful transaction except Deposit/Withdraw must conserve the sum of all balances."""
-        stub = self.stub(who, fn, args)
+        stub = self.last_stub = self.stub(who, fn, args)
         before = self.total_cents()
         answer = self._answer(stub, await self.cc.invoke(stub))
         if fn not in MONEY_IN_OUT:
@@ -204,6 +218,43 @@ class Chain:
 
     def invoke(self, who: Identity, fn: str, *args: Any) -> Any:
         return asyncio.run(self.ainvoke(who, fn, *args))
+
+    def block(self, *calls: tuple[Identity, str, tuple[Any, ...]]) -> list[str]:
+        """Endorse ``calls`` concurrently (all on the same state), then commit them as one block the way
+        Fabric validates it: in order, a transaction that read or scanned a key an earlier valid one of the
+        block wrote is invalidated. Returns each call's outcome: VALID, REFUSED, MVCC_READ_CONFLICT or
+        PHANTOM_READ_CONFLICT."""
+        endorsed = []
+        for who, fn, args in calls:
+            scratch = FakeLedger(state=dict(self.ledger.state), history={k: list(v) for k, v in self.ledger.history.items()})
+            stub = self.stub(who, fn, args)
+            stub.ledger = scratch
+            response = asyncio.run(self.cc.invoke(stub))
+            endorsed.append((stub, response, scratch))
+        outcomes: list[str] = []
+        written: set[str] = set()
+        for stub, response, scratch in endorsed:
+            if response.status != 200:
+                outcomes.append("REFUSED")
+                continue
+            if stub.reads & written:
+                outcomes.append("MVCC_READ_CONFLICT")
+                continue
+            if any(start <= k < end for k in written for start, end in stub.ranges):
+                outcomes.append("PHANTOM_READ_CONFLICT")
+                continue
+            for k in stub.writes:
+                if k in scratch.state:
+                    self.ledger.state[k] = scratch.state[k]
+                else:
+                    self.ledger.state.pop(k, None)
+                self.ledger.history[k] = scratch.history.get(k, [])
+            for name, payload in stub.get_events():
+                self.ledger.events.append((stub.get_txid(), name, json.loads(payload)))
+            written |= stub.writes
+            outcomes.append("VALID")
+        self.assert_escrow_consistent()
+        return outcomes
 
     def refuse(self, who: Identity, fn: str, *args: Any, field: str) -> str:
         """Invoke expecting a refusal whose message starts with ``field``; the state must not change."""

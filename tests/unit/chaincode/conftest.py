@@ -21,8 +21,7 @@ from cc_world import (
 )
 
 
-@pytest.fixture
-def chain() -> Chain:
+def new_chain() -> Chain:
     """Governance recorded and the network published (version 1)."""
     c = Chain()
     c.invoke(ADMIN, "InitMarketplace", GOVERNANCE)
@@ -30,8 +29,7 @@ def chain() -> Chain:
     return c
 
 
-@pytest.fixture
-def world(chain: Chain) -> Chain:
+def add_world(chain: Chain) -> Chain:
     """Plus devices D1-D4, the day's baseline and funds for everyone."""
     for who, device in DEVICES.values():
         chain.invoke(who, "RegisterDevice", device)
@@ -41,8 +39,7 @@ def world(chain: Chain) -> Chain:
     return chain
 
 
-@pytest.fixture
-def cap(world: Chain) -> Chain:
+def add_capacity_market(world: Chain) -> Chain:
     """Plus the open capacity market CAP1 (feeder F1) with both aggregators enrolled and limits published."""
     world.invoke(DSO, "CreateMarket", capacity_market())
     world.invoke(DSO, "PublishCapacityLimits",
@@ -52,6 +49,21 @@ def cap(world: Chain) -> Chain:
     world.invoke(AGG1, "EnrolInMarket", "CAP1")
     world.invoke(AGG2, "EnrolInMarket", "CAP1")
     return world
+
+
+@pytest.fixture
+def chain() -> Chain:
+    return new_chain()
+
+
+@pytest.fixture
+def world(chain: Chain) -> Chain:
+    return add_world(chain)
+
+
+@pytest.fixture
+def cap(world: Chain) -> Chain:
+    return add_capacity_market(world)
 
 
 @pytest.fixture

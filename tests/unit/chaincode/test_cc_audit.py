@@ -20,10 +20,13 @@ def test_history_of_bids_balances_networks_and_escrows(cap: Chain) -> None:
     cap.invoke(AGG1, "PlaceBid", capacity_bid())
     cap.invoke(AGG1, "CancelBid", "B1")
     assert [h["value"]["status"] for h in cap.invoke(DSO, "GetHistory", "bid", "B1")] == ["cancelled", "active"]
+    cap.invoke(AGG1, "PlaceBid", capacity_bid(id="B2"))
+    cap.at(AFTER)
+    cap.invoke(DSO, "ClearMarket", "CAP1")  # escrows B2 at gate closure
     balance = cap.invoke(AUDITOR, "GetHistory", "balance", "agg1MSP")
-    assert [h["value"]["escrow_cents"] for h in balance] == [0, 8000, 0]
+    assert [h["value"]["escrow_cents"] for h in balance] == [8000, 0]
     assert len(cap.invoke(AUDITOR, "GetHistory", "network", "1")) == 1
-    assert [h["value"]["cents"] for h in cap.invoke(AUDITOR, "GetHistory", "escrow", "CAP1/agg1MSP")] == [0, 8000]
+    assert [h["value"]["cents"] for h in cap.invoke(AUDITOR, "GetHistory", "escrow", "CAP1/agg1MSP")] == [8000]
     assert cap.invoke(AUDITOR, "GetHistory", "marketplace", "")[0]["value"]["dso"] == "dsoMSP"
 
 

@@ -18,14 +18,14 @@ from cc_world import (
 )
 
 
-def test_bid_records_the_tx_timestamp_escrows_its_max_value_and_emits_an_event(cap: Chain) -> None:
+def test_bid_records_the_tx_timestamp_and_its_max_value_to_escrow_at_gate_closure(cap: Chain) -> None:
     total = cap.total_cents()
     bid = cap.invoke(AGG1, "PlaceBid", capacity_bid())
     assert bid["owner"] == "agg1MSP"
     assert bid["timestamp"] == "2026-11-20T10:00:00.000Z"
     assert bid["escrow_cents"] == 40 * 1 * 2 * 100  # 40 EUR/MWh x 1 MW x 2 periods x 1 h
     balance = cap.invoke(AGG1, "GetBalance", "agg1MSP")
-    assert (balance["available_cents"], balance["escrow_cents"]) == (100_000 - 8000, 8000)
+    assert (balance["available_cents"], balance["escrow_cents"]) == (100_000, 0), "escrowed at gate closure"
     assert cap.events("BidPlaced") == [{"market_id": "CAP1", "bid_id": "B1", "owner": "agg1MSP", "device": "D1",
                                         "timestamp": "2026-11-20T10:00:00.000Z"}]
     assert [b["id"] for b in cap.invoke(AUDITOR, "ListBids", "CAP1")] == ["B1"]
@@ -151,7 +151,7 @@ def test_social_equity_bids_escrow_nothing(world: Chain) -> None:
     assert world.invoke(AGG1, "GetBalance", "agg1MSP")["escrow_cents"] == 0
 
 
-def test_cancel_releases_the_escrow_and_emits_an_event(cap: Chain) -> None:
+def test_cancel_leaves_no_escrow_and_emits_an_event(cap: Chain) -> None:
     total = cap.total_cents()
     cap.invoke(AGG1, "PlaceBid", capacity_bid())
     cap.refuse(AGG2, "CancelBid", "B1", field="bidId")
@@ -213,3 +213,44 @@ def test_device_with_active_bids_cannot_be_retired(cap: Chain) -> None:
     assert "B1" in message
     cap.invoke(AGG1, "CancelBid", "B1")
     assert cap.invoke(AGG1, "RetireDevice", "D1")["status"] == "retired"
+
+
+def test_concurrent_bids_of_one_owner_read_nothing_the_other_writes(cap: Chain) -> None:
+    """Endorsed on the same state, both would commit: no MVCC or phantom conflict on a balance or escrow key."""
+    cap.invoke(AGG1, "PlaceBid", capacity_bid())
+    first = cap.last_stub
+    cap.invoke(AGG1, "PlaceBid", capacity_bid(id="B4", device="D4", price_eur_per_mwh=30.0))
+    second = cap.last_stub
+    assert cap.conflicts(first, second) == set() and cap.conflicts(second, first) == set()
+    assert not any("balance" in k or "escrow" in k for k in first.writes | second.writes)
+
+
+def test_bids_on_one_device_still_conflict_so_its_periods_are_never_double_booked(cap: Chain) -> None:
+    cap.invoke(AGG1, "PlaceBid", capacity_bid(periods=[0]))
+    first = cap.last_stub
+    cap.invoke(AGG1, "PlaceBid", capacity_bid(id="B5", periods=[1]))
+    assert cap.conflicts(first, cap.last_stub)
+
+
+def test_gate_closure_escrows_bids_in_placement_order_and_leaves_out_what_funds_cannot_cover(cap: Chain) -> None:
+    from cc_world import SETTLE
+
+    total = cap.total_cents()
+    cap.invoke(SETTLE, "Withdraw", "agg1MSP", "90000")  # 10 000 cents left
+    total -= 90_000
+    cap.invoke(AGG1, "PlaceBid", capacity_bid())  # 8000 cents at most
+    cap.at("2026-11-20T10:00:01Z")
+    cap.invoke(AGG1, "PlaceBid", capacity_bid(id="B4", device="D4", price_eur_per_mwh=30.0))  # 6000: alone it fits
+    cap.at(AFTER)
+    record = cap.invoke(DSO, "ClearMarket", "CAP1")
+    assert record["unfunded_bids"] == ["B4"]
+    assert cap.events("MarketCleared")[-1]["unfunded_bids"] == ["B4"]
+    bids = {b["id"]: b for b in cap.invoke(AUDITOR, "ListBids", "CAP1")}
+    assert bids["B4"]["status"] == "unfunded" and bids["B1"]["status"] == "active"
+    clearing = cap.invoke(AUDITOR, "GetClearing", "CAP1")
+    assert [b["id"] for b in clearing["input"]["bids"]] == ["B1"], "an unfunded bid takes no part in clearing"
+    assert cap.invoke(AGG1, "GetBalance", "agg1MSP")["escrow_cents"] == 8000
+    cap.invoke(SETTLE, "SettleMarket", "CAP1")
+    balance = cap.invoke(AGG1, "GetBalance", "agg1MSP")
+    assert balance["escrow_cents"] == 0 and balance["available_cents"] <= 10_000
+    assert cap.total_cents() == total
