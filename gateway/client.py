@@ -30,6 +30,7 @@ from gateway.errors import (
     from_rpc_error,
 )
 from gateway.identity import Signer, X509Identity, digest, load_identity, load_signer
+from gateway.retry import NO_RETRY, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,13 @@ class Contract:
         return proposal.endorse().submit()
 
     def submit(self, function: str, *args: str | bytes, transient: dict[str, bytes] | None = None,
-               endorsing_orgs: Iterable[str] = ()) -> bytes:
-        """Endorse → submit → wait for commit; returns the result, or raises CommitError if not VALID."""
-        return self.submit_async(function, *args, transient=transient, endorsing_orgs=endorsing_orgs).wait()
+               endorsing_orgs: Iterable[str] = (), retry: RetryPolicy = NO_RETRY) -> bytes:
+        """Endorse → submit → wait for commit; returns the result, or raises CommitError if not VALID.
+
+        ``retry`` (see :mod:`gateway.retry`) runs the call again as a new transaction when it lost a race.
+        """
+        return retry.run(lambda: self.submit_async(function, *args, transient=transient,
+                                                   endorsing_orgs=endorsing_orgs).wait())
 
 
 class Proposal:

@@ -19,6 +19,7 @@ from gateway.client import Contract, Gateway, Timeouts
 from gateway.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
 from gateway.identity import X509Identity, load_identity, load_signer
 from gateway.profile import ConnectionProfile
+from gateway.retry import RACE_RETRY, RetryPolicy
 
 
 class EventStream(Protocol):
@@ -46,9 +47,11 @@ class Ledger(Protocol):
 class FabricLedger:
     """The real thing: the Gateway client library over one shared gRPC channel."""
 
-    def __init__(self, profile: ConnectionProfile, timeouts: Timeouts | None = None) -> None:
+    def __init__(self, profile: ConnectionProfile, timeouts: Timeouts | None = None,
+                 retry: RetryPolicy = RACE_RETRY) -> None:
         self.profile = profile
         self.timeouts = timeouts or Timeouts()
+        self.retry = retry
         root = Path(profile.peer.tls_ca_cert).read_bytes()
         credentials = grpc.ssl_channel_credentials(root_certificates=root)
         self._channel = grpc.secure_channel(
@@ -79,7 +82,7 @@ class FabricLedger:
         return self._contract(user).evaluate(function, *args)
 
     def submit(self, user: str, function: str, *args: str) -> bytes:
-        return self._contract(user).submit(function, *args)
+        return self._contract(user).submit(function, *args, retry=self.retry)
 
     def committed(self, user: str, tx_id: str) -> CommittedTransaction:
         network = self._gateway(user).get_network(self.profile.channel)

@@ -51,7 +51,7 @@ class Chaincode:
             return 500, "device.max_power_mw: must be > 0", b"", None
         if fn == "WhoAmI":
             return 200, "", msp.encode(), None
-        if fn == "Conflict":
+        if fn in ("Conflict", "ConflictTwice"):
             return 200, "", b"late", None
         return 500, f"function: unknown {fn}", b"", None
 
@@ -169,6 +169,9 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):
         self.calls.append(("Submit", [request.transaction_id]))
         fn, args = self.pending.pop(request.transaction_id)
         code = MVCC_READ_CONFLICT if fn == "Conflict" else transaction_pb2.VALID
+        if fn == "ConflictTwice":  # loses its race twice, then commits
+            self.races = getattr(self, "races", 0) + 1
+            code = MVCC_READ_CONFLICT if self.races <= 2 else transaction_pb2.VALID
         with self.cond:
             block = self.height
             self.height += 1

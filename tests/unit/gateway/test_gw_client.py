@@ -11,6 +11,7 @@ from gateway import CommitError, EndorseError, EvaluateError, connect_from_profi
 from gateway.errors import ConfigError
 from gateway.identity import P256_ORDER, X509Identity, digest, low_s, signer_from_key, verify
 from gateway.proposal import build_proposal, transaction_id
+from gateway.retry import RetryPolicy
 
 
 def contract(gw):
@@ -169,3 +170,29 @@ def test_contract_session_opens_the_orgs_chaincode_from_flexledger_home(profile_
     with contract_session("agg1", "user1", home=tmp_path) as c:
         assert c.name == "flexledger" and c.network.name == "flexchannel"
         assert c.evaluate("WhoAmI") == b"agg1MSP"
+
+
+def test_a_lost_race_is_not_retried_unless_the_caller_chooses_a_policy(gw, fake):
+    servicer, _ = fake
+    with pytest.raises(CommitError, match="MVCC_READ_CONFLICT"):
+        contract(gw).submit("ConflictTwice")
+    assert [c[0] for c in servicer.calls].count("Submit") == 1
+
+
+def test_a_retry_policy_runs_a_lost_race_again_as_new_transactions_until_it_commits(gw, fake):
+    servicer, _ = fake
+    assert contract(gw).submit("ConflictTwice", retry=RetryPolicy(attempts=3, backoff=0)) == b"late"
+    submitted = [c[1][0] for c in servicer.calls if c[0] == "Submit"]
+    assert len(submitted) == 3 and len(set(submitted)) == 3, "each attempt is a new transaction"
+
+
+def test_a_retry_policy_gives_up_after_its_attempts_naming_the_last_code(gw):
+    with pytest.raises(CommitError, match="MVCC_READ_CONFLICT"):
+        contract(gw).submit("ConflictTwice", retry=RetryPolicy(attempts=2, backoff=0))
+
+
+def test_a_chaincode_refusal_is_never_retried(gw, fake):
+    servicer, _ = fake
+    with pytest.raises(EndorseError):
+        contract(gw).submit("Fail", retry=RetryPolicy(attempts=5, backoff=0))
+    assert [c[0] for c in servicer.calls].count("Endorse") == 1
