@@ -169,3 +169,43 @@ def test_body_larger_than_the_shared_limit_is_a_413(env):
     body = b'{"id": "' + b"x" * (limits.JSON_MAX_BYTES + 1) + b'"}'
     r = env.agg1.post("/devices", content=body, headers={**env.auth("trader"), "content-type": "application/json"})
     assert r.status_code == 413 and error_of(r)["field"] == "body"
+
+
+# ----------------------------------------------------------------------------------------- through the chaincode
+
+@pytest.fixture()
+def chain_env(tmp_path, ca):
+    from gw_chain_ledger import ChainLedger
+
+    built = build(tmp_path, ca, ChainLedger())
+    yield built
+    built.close()
+
+
+CAP_MARKET = {"id": "CAP9", "kind": "capacity_day_ahead", "feeder": "F1", "day": "2026-11-21",
+              "rule": "premium_capacity", "gate_opens": "2026-11-20T11:00:00Z", "gate_closes": "2026-11-20T12:00:00Z",
+              "periods": 4, "period_minutes": 60,
+              "rules": {"price_resolution_eur": 0.5, "quantity_step_mw": 0.1, "min_quantity_mw": 0.1,
+                        "max_quantity_mw": 5.0, "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 500.0}}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"gate_closes": "9999-12-31T23:59:59-23:59"}, "market.gate_closes"),
+    ({"gate_opens": "0001-01-01T00:00:00+01:00"}, "market.gate_opens"),
+    ({"rules": {**CAP_MARKET["rules"], "quantity_step_mw": 1e-30}}, "market.rules.quantity_step_mw"),
+    ({"rules": {**CAP_MARKET["rules"], "max_price_eur_per_mwh": 1e30}}, "market.rules.max_price_eur_per_mwh"),
+])
+def test_market_edge_values_are_a_400_naming_the_real_field(chain_env, change, field):
+    r = chain_env.dso.post("/markets", json={**CAP_MARKET, **change}, headers=chain_env.auth("operator"))
+    assert r.status_code == 400 and error_of(r)["field"] == field, r.text
+
+
+def test_a_400_digit_number_is_a_4xx_naming_its_field(chain_env):
+    body = '{"id": "CAP9", "kind": "capacity_day_ahead", "feeder": "F1", "day": "2026-11-21", ' \
+           '"rule": "premium_capacity", "gate_opens": "2026-11-20T11:00:00Z", "gate_closes": "2026-11-20T12:00:00Z", ' \
+           '"periods": 4, "period_minutes": 60, "rules": {"price_resolution_eur": 0.5, "quantity_step_mw": 0.1, ' \
+           '"min_quantity_mw": 0.1, "max_quantity_mw": ' + "9" * 400 + ', "min_price_eur_per_mwh": 0.0, ' \
+           '"max_price_eur_per_mwh": 500.0}}'
+    r = chain_env.dso.post("/markets", content=body,
+                           headers={**chain_env.auth("operator"), "content-type": "application/json"})
+    assert r.status_code == 400 and error_of(r)["field"] == "market.rules.max_quantity_mw", r.text
