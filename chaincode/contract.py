@@ -7,7 +7,7 @@ Python method name (hence CamelCase), awaits ``async`` methods and turns a raise
 chaincode error message, which therefore starts with the refused field.
 
 The dispatcher passes a function only as many arguments as it declares and silently drops the rest;
-:meth:`FlexledgerContract.check_arguments` runs before every function and refuses a call with too many
+:meth:`FlexledgerContract._check_arguments` runs before every function and refuses a call with too many
 or too few arguments, or an argument longer than any document the contract reads, naming the function
 and what it expects.
 """
@@ -70,9 +70,9 @@ class FlexledgerContract(Contract):
         return list(EVALUATE)
 
     def get_before_transaction(self) -> Callable[[TransactionContext], None]:
-        return self.check_arguments
+        return self._check_arguments
 
-    def check_arguments(self, ctx: TransactionContext) -> None:
+    def _check_arguments(self, ctx: TransactionContext) -> None:
         """Refuse a call whose arguments do not match the function's (count, and length before anything)."""
         name, args = ctx.get_stub().get_function_and_parameters()
         name = str(name).rpartition(":")[2]

@@ -40,3 +40,8 @@ def test_arguments_are_named_as_the_api_document_names_them():
 
 def test_an_argument_longer_than_any_document_is_refused_before_it_is_read(chain: Chain):
     chain.refuse(AGG1, "ReadDevice", "x" * (limits.JSON_MAX_BYTES + 1), field="deviceId")
+
+
+def test_the_argument_check_is_not_itself_a_transaction_function(chain: Chain):
+    functions = set(chain.cc._contracts["flexledger"].functions)
+    assert functions and all(name[:1].isupper() for name in functions), sorted(functions)
