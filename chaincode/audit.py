@@ -14,11 +14,12 @@ from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.network_data import version_tag
 from chaincode.state import KINDS, key
+from clearing.limits import echo
 
 
 async def _history_key(tx: Tx, kind: str, ident: str) -> str:
     if kind not in KINDS:
-        raise ChaincodeError("kind", f"unknown key kind {kind!r}; one of {', '.join(sorted(KINDS))}")
+        raise ChaincodeError("kind", f"unknown key kind {echo(kind)}; one of {', '.join(sorted(KINDS))}")
     if kind == "bid":
         ref = await tx.ledger.get(key("bidref", validate.ident(ident, "id")))
         if ref is None:
@@ -31,9 +32,7 @@ async def _history_key(tx: Tx, kind: str, ident: str) -> str:
     if len(parts) != arity:
         raise ChaincodeError("id", f"{kind} keys have {arity} parts; give them as a/b")
     if kind == "network":
-        if not ident.isdigit():
-            raise ChaincodeError("id", f"network versions are numbers, got {ident!r}")
-        parts = [version_tag(int(ident))]
+        parts = [version_tag(validate.digits(ident, "id", 8))]
     return key(kind, *(validate.ident(p, "id") for p in parts))
 
 

@@ -2,21 +2,27 @@
 
 Instants are kept as integer milliseconds since the Unix epoch and printed as ISO-8601 UTC with
 milliseconds and a ``Z`` (``2026-11-21T10:00:00.000Z``), the format the capacity oracle expects.
+A time given as input must lie between ``limits.EARLIEST_TIME`` and ``limits.LATEST_TIME`` once its
+offset is applied, so that printing it never leaves the calendar (year 0 or 10000 would raise).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chaincode.errors import ChaincodeError
+from clearing import limits
+from clearing.limits import echo
 
+#: Matched against the whole string with ASCII digits only (``\d`` accepts other scripts' digits, ``$`` a
+#: trailing newline).
 _ISO = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY = re.compile(limits.DAY_PATTERN)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def tx_millis(timestamp: Any) -> int:
@@ -37,30 +43,35 @@ def parse_iso(value: Any, field: str) -> int:
     """Epoch milliseconds of an ISO-8601 instant with an explicit offset (``Z`` or ``+hh:mm``)."""
     if not isinstance(value, str):
         raise ChaincodeError(field, "must be an ISO-8601 time string like 2026-11-21T10:00:00Z")
-    match = _ISO.match(value)
+    match = _ISO.fullmatch(value) if len(value) <= limits.TIME_MAX_LENGTH else None
     if not match:
-        raise ChaincodeError(field, f"must be an ISO-8601 time with offset like 2026-11-21T10:00:00Z, got {value!r}")
+        raise ChaincodeError(field, f"must be an ISO-8601 time with offset like 2026-11-21T10:00:00Z, got {echo(value)}")
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     millis = int((match.group(7) or "").ljust(3, "0")[:3])
     offset = match.group(8)
     shift = 0
     if offset != "Z":
-        sign = -1 if offset[0] == "-" else 1
-        shift = sign * (int(offset[1:3]) * 60 + int(offset[4:6]))
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            raise ChaincodeError(field, f"has an invalid UTC offset {offset}")
+        shift = (-1 if offset[0] == "-" else 1) * (hours * 60 + minutes)
     try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(timedelta(minutes=shift)))
+        datetime(year, month, day, hour, minute, second)  # checks the calendar; no zone arithmetic here
     except ValueError as exc:
-        raise ChaincodeError(field, f"is not a valid time: {exc}") from exc
-    delta = moment - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1000 + millis
+        raise ChaincodeError(field, f"is not a valid time: {exc}") from None
+    days = date(year, month, day).toordinal() - _EPOCH_DAY
+    instant = ((days * 86400 + hour * 3600 + minute * 60 + second - shift * 60) * 1000) + millis
+    if not limits.EARLIEST_MS <= instant <= limits.LATEST_MS:
+        raise ChaincodeError(field, f"must be between {limits.EARLIEST_TIME} and {limits.LATEST_TIME}, got {echo(value)}")
+    return instant
 
 
 def parse_day(value: Any, field: str) -> str:
     """A calendar day ``YYYY-MM-DD`` (returned unchanged once checked)."""
-    if not isinstance(value, str) or not _DAY.match(value):
-        raise ChaincodeError(field, f"must be a day like 2026-11-21, got {value!r}")
+    if not isinstance(value, str) or not _DAY.fullmatch(value):
+        raise ChaincodeError(field, f"must be a day like 2026-11-21, got {echo(value)}")
     try:
         date.fromisoformat(value)
     except ValueError as exc:
-        raise ChaincodeError(field, f"is not a valid day: {exc}") from exc
+        raise ChaincodeError(field, f"is not a valid day: {exc}") from None
     return value

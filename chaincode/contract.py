@@ -5,10 +5,16 @@ certificate, tx timestamp, oracle), runs the module function that owns the rule,
 only if that function succeeded, and returns canonical JSON. ``fabric_contract_api`` dispatches on the
 Python method name (hence CamelCase), awaits ``async`` methods and turns a raised exception into the
 chaincode error message, which therefore starts with the refused field.
+
+The dispatcher passes a function only as many arguments as it declares and silently drops the rest;
+:meth:`FlexledgerContract._check_arguments` runs before every function and refuses a call with too many
+or too few arguments, or an argument longer than any document the contract reads, naming the function
+and what it expects.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,6 +39,7 @@ from chaincode.errors import ChaincodeError
 from chaincode.identity import caller_of
 from chaincode.oracle import Oracle
 from chaincode.state import Ledger
+from clearing import limits
 
 LOG = logging.getLogger("chaincode.contract")
 
@@ -61,6 +68,26 @@ class FlexledgerContract(Contract):
 
     def get_evaluate_transactions(self) -> list[str]:
         return list(EVALUATE)
+
+    def get_before_transaction(self) -> Callable[[TransactionContext], None]:
+        return self._check_arguments
+
+    def _check_arguments(self, ctx: TransactionContext) -> None:
+        """Refuse a call whose arguments do not match the function's (count, and length before anything)."""
+        name, args = ctx.get_stub().get_function_and_parameters()
+        name = str(name).rpartition(":")[2]
+        name = name[:1].upper() + name[1:]  # the dispatcher accepts both spellings
+        method = getattr(self, name, None)
+        if not name[:1].isalpha() or not inspect.iscoroutinefunction(method):
+            return  # not a transaction function: the dispatcher reports it as unknown
+        expected = expected_arguments(method)
+        if len(args) != len(expected):
+            wanted = f"{len(expected)} argument{'' if len(expected) == 1 else 's'}"
+            listed = f" ({', '.join(expected)})" if expected else ""
+            raise ChaincodeError("args", f"{method.__name__} takes {wanted}{listed}, got {len(args)}")
+        for arg_name, arg in zip(expected, args, strict=True):
+            if len(arg) > limits.JSON_MAX_BYTES:
+                raise ChaincodeError(arg_name, f"must be at most {limits.JSON_MAX_BYTES} characters, got {len(arg)}")
 
     async def _run(self, ctx: TransactionContext, handler: Handler, *args: str, read_only: bool = False) -> str:
         stub = ctx.get_stub()
@@ -190,6 +217,17 @@ class FlexledgerContract(Contract):
 
     async def TotalFunds(self, ctx: TransactionContext) -> str:
         return await self._run(ctx, audit.total_funds, read_only=True)
+
+
+def expected_arguments(method: Callable[..., Any]) -> list[str]:
+    """The string arguments of a contract method, named as docs/chaincode-api.md names them (``bidJSON``)."""
+    names = [p for p in inspect.signature(method).parameters if p != "ctx"]
+    return [_camel(p) for p in names]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join("JSON" if part == "json" else part.capitalize() for part in rest)
 
 
 def build_chaincode(oracle: Oracle | None = None) -> Any:

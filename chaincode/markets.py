@@ -17,6 +17,8 @@ from chaincode import clock, funds, governance, network_data, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.state import key
+from clearing import limits
+from clearing.limits import echo
 
 KINDS = ("capacity_day_ahead", "capacity_intraday", "flexibility")
 CAPACITY_RULES = ("premium_capacity", "social_equity")
@@ -58,16 +60,20 @@ def require_gate_open(tx: Tx, market: dict[str, Any], field: str) -> None:
 
 
 def _rules(value: Any, field: str) -> dict[str, float]:
+    """Market rules, each bounded (clearing.limits) before the exact multiple checks divide by the steps."""
     doc = validate.obj(value, field, RULE_FIELDS, RULE_FIELDS)
+    mw, price, step = limits.MAX_MW, limits.MAX_PRICE_EUR_PER_MWH, limits.MIN_STEP
+
+    def num(name: str, **bounds: float) -> float:
+        return validate.number(doc[name], f"{field}.{name}", **bounds)
+
     rules = {
-        "price_resolution_eur": validate.number(doc["price_resolution_eur"], f"{field}.price_resolution_eur", above=0),
-        "quantity_step_mw": validate.number(doc["quantity_step_mw"], f"{field}.quantity_step_mw", above=0),
-        "min_quantity_mw": validate.number(doc["min_quantity_mw"], f"{field}.min_quantity_mw", minimum=0),
-        "max_quantity_mw": validate.number(doc["max_quantity_mw"], f"{field}.max_quantity_mw", above=0),
-        "min_price_eur_per_mwh": validate.number(doc["min_price_eur_per_mwh"], f"{field}.min_price_eur_per_mwh",
-                                                 minimum=0),
-        "max_price_eur_per_mwh": validate.number(doc["max_price_eur_per_mwh"], f"{field}.max_price_eur_per_mwh",
-                                                 minimum=0),
+        "price_resolution_eur": num("price_resolution_eur", minimum=step, maximum=price),
+        "quantity_step_mw": num("quantity_step_mw", minimum=step, maximum=mw),
+        "min_quantity_mw": num("min_quantity_mw", minimum=0, maximum=mw),
+        "max_quantity_mw": num("max_quantity_mw", above=0, maximum=mw),
+        "min_price_eur_per_mwh": num("min_price_eur_per_mwh", minimum=0, maximum=price),
+        "max_price_eur_per_mwh": num("max_price_eur_per_mwh", minimum=0, maximum=price),
     }
     if rules["min_quantity_mw"] > rules["max_quantity_mw"]:
         raise ChaincodeError(f"{field}.min_quantity_mw", "must be <= max_quantity_mw")
@@ -84,7 +90,7 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
     """Validate a complete market document; returns the market record (without status fields)."""
     kind = doc.get("kind")
     if kind not in KINDS:
-        raise ChaincodeError(f"{prefix}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ChaincodeError(f"{prefix}.kind", f"must be one of {', '.join(KINDS)}, got {echo(kind)}")
     market_id = validate.ident(doc.get("id"), f"{prefix}.id")
     day = clock.parse_day(doc.get("day"), f"{prefix}.day")
     net = await network_data.read_network(tx, network_version)
@@ -92,7 +98,7 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
     if feeder is not None or kind != "flexibility":
         feeder = validate.ident(feeder, f"{prefix}.feeder")
         if feeder not in net["feeders"]:
-            raise ChaincodeError(f"{prefix}.feeder", f"unknown feeder {feeder!r} in network version {net['version']}")
+            raise ChaincodeError(f"{prefix}.feeder", f"unknown feeder {echo(feeder)} in network version {net['version']}")
     opens = clock.parse_iso(doc.get("gate_opens"), f"{prefix}.gate_opens")
     closes = clock.parse_iso(doc.get("gate_closes"), f"{prefix}.gate_closes")
     if closes <= opens:
@@ -108,7 +114,7 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
                 raise ChaincodeError(f"{prefix}.{name}", "applies to capacity markets only")
         rule = doc.get("rule") or "vcg"
         if rule not in FLEX_RULES:
-            raise ChaincodeError(f"{prefix}.rule", f"must be one of {', '.join(FLEX_RULES)}, got {rule!r}")
+            raise ChaincodeError(f"{prefix}.rule", f"must be one of {', '.join(FLEX_RULES)}, got {echo(rule)}")
         baseline = await tx.ledger.get(key("baseline", day))
         if baseline is None:
             raise ChaincodeError(f"{prefix}.day", f"no baseline has been published for {day}")
@@ -117,22 +123,22 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
                 raise ChaincodeError(f"{prefix}.{name}", f"must match the baseline of {day} ({baseline[name]})")
         periods, minutes = baseline["periods"], baseline["period_minutes"]
         rules = _rules(doc.get("rules", FLEX_DEFAULT_RULES), f"{prefix}.rules")
-        budget = validate.integer(doc.get("budget_cents"), f"{prefix}.budget_cents", 0)
+        budget = validate.integer(doc.get("budget_cents"), f"{prefix}.budget_cents", 0, limits.MAX_CENTS)
         record.update(rule=rule, priority=None, pricing=None, budget_cents=budget)
     else:
         if "budget_cents" in doc:
             raise ChaincodeError(f"{prefix}.budget_cents", "applies to flexibility markets only")
         rule = doc.get("rule")
         if rule not in CAPACITY_RULES:
-            raise ChaincodeError(f"{prefix}.rule", f"must be one of {', '.join(CAPACITY_RULES)}, got {rule!r}")
+            raise ChaincodeError(f"{prefix}.rule", f"must be one of {', '.join(CAPACITY_RULES)}, got {echo(rule)}")
         priority = doc.get("priority") or "fcfs"
         if priority not in PRIORITIES:
-            raise ChaincodeError(f"{prefix}.priority", f"must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+            raise ChaincodeError(f"{prefix}.priority", f"must be one of {', '.join(PRIORITIES)}, got {echo(priority)}")
         pricing = doc.get("pricing") or "pay_as_bid"
         if pricing not in PRICINGS:
-            raise ChaincodeError(f"{prefix}.pricing", f"must be one of {', '.join(PRICINGS)}, got {pricing!r}")
-        periods = validate.integer(doc.get("periods"), f"{prefix}.periods", 1, 1440)
-        minutes = validate.integer(doc.get("period_minutes"), f"{prefix}.period_minutes", 1, 1440)
+            raise ChaincodeError(f"{prefix}.pricing", f"must be one of {', '.join(PRICINGS)}, got {echo(pricing)}")
+        periods = validate.integer(doc.get("periods"), f"{prefix}.periods", 1, limits.MAX_PERIODS)
+        minutes = validate.integer(doc.get("period_minutes"), f"{prefix}.period_minutes", 1, limits.MAX_PERIOD_MINUTES)
         if "rules" not in doc:
             raise ChaincodeError(f"{prefix}.rules", "is required")
         rules = _rules(doc["rules"], f"{prefix}.rules")

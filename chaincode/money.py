@@ -12,11 +12,12 @@ from typing import Any
 
 from chaincode.errors import ChaincodeError
 from clearing import canonical
+from clearing.limits import echo
 
 
 def eur_to_cents(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ChaincodeError(field, f"must be a number of EUR, got {value!r}")
+        raise ChaincodeError(field, f"must be a number of EUR, got {echo(value)}")
     exact = Decimal(canonical.format_number(value))
     return int((exact * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 

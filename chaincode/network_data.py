@@ -8,12 +8,15 @@ latest when they were created, so a later publication never changes a running ma
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chaincode import clock, governance, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.state import key
+from clearing import limits
+from clearing.limits import echo
 
 FLEX_SCHEMA = "flexledger.clearing/1"
 _DEFAULT_SHEDDING = {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}
@@ -60,7 +63,7 @@ def feeder_of(network: dict[str, Any], node: str) -> str | None:
 
 async def publish_network(tx: Tx, network_json: str) -> dict[str, Any]:
     await governance.require(tx, "dso")
-    doc = validate.obj(validate.parse_json(network_json, "network"), "$", ("network", "feeders"), ("network", "feeders"))
+    doc = validate.obj(validate.parse_json(network_json, "network", bare=True), "$", ("network", "feeders"), ("network", "feeders"))
     network = doc["network"]
     _oracle_check(
         {"schema": FLEX_SCHEMA, "periods": 1, "period_minutes": 60, "network": network,
@@ -79,9 +82,9 @@ async def publish_network(tx: Tx, network_json: str) -> dict[str, Any]:
             raise ChaincodeError(f"feeders.{feeder}", "must list at least one node")
         for i, node in enumerate(nodes):
             if node not in node_ids:
-                raise ChaincodeError(f"feeders.{feeder}[{i}]", f"unknown node {node!r}")
+                raise ChaincodeError(f"feeders.{feeder}[{i}]", f"unknown node {echo(node)}")
             if node in owner:
-                raise ChaincodeError(f"feeders.{feeder}[{i}]", f"node {node!r} already belongs to feeder {owner[node]}")
+                raise ChaincodeError(f"feeders.{feeder}[{i}]", f"node {echo(node)} already belongs to feeder {owner[node]}")
             owner[node] = feeder
         clean[feeder] = sorted(nodes)
     version = await latest_version(tx) + 1
@@ -101,10 +104,10 @@ async def publish_baseline(tx: Tx, baseline_json: str) -> dict[str, Any]:
     """The day's baseline schedule (+ substation exchange and shedding costs), checked against the latest network."""
     await governance.require(tx, "dso")
     fields = ("day", "periods", "period_minutes", "baseline", "substation", "shedding_cost")
-    doc = validate.obj(validate.parse_json(baseline_json, "baseline"), "$", fields, ("day", "periods", "period_minutes"))
+    doc = validate.obj(validate.parse_json(baseline_json, "baseline", bare=True), "$", fields, ("day", "periods", "period_minutes"))
     day = clock.parse_day(doc["day"], "day")
-    periods = validate.integer(doc["periods"], "periods", 1, 1440)
-    minutes = validate.integer(doc["period_minutes"], "period_minutes", 1, 1440)
+    periods = validate.integer(doc["periods"], "periods", 1, limits.MAX_PERIODS)
+    minutes = validate.integer(doc["period_minutes"], "period_minutes", 1, limits.MAX_PERIOD_MINUTES)
     if periods * minutes > 1440:
         raise ChaincodeError("periods", f"{periods} periods of {minutes} minutes exceed one day")
     net = await read_network(tx)
@@ -147,7 +150,7 @@ async def publish_capacity_limits(tx: Tx, limits_json: str) -> dict[str, Any]:
     from chaincode import markets  # local: markets imports this module
 
     await governance.require(tx, "dso")
-    doc = validate.obj(validate.parse_json(limits_json, "limits"), "$", ("market_id", "limits", "from_day_ahead"),
+    doc = validate.obj(validate.parse_json(limits_json, "limits", bare=True), "$", ("market_id", "limits", "from_day_ahead"),
                        ("market_id",))
     market = await markets.load(tx, validate.ident(doc["market_id"], "market_id"), "market_id")
     if not market["kind"].startswith("capacity"):
@@ -181,12 +184,12 @@ def _parse_limits(value: Any, net: dict[str, Any], periods: int) -> list[dict[st
         validate.obj(item, field, ("feeder", "period", "capacity_mw"), ("feeder", "period", "capacity_mw"))
         feeder = validate.ident(item["feeder"], f"{field}.feeder")
         if feeder not in net["feeders"]:
-            raise ChaincodeError(f"{field}.feeder", f"unknown feeder {feeder!r} in network version {net['version']}")
+            raise ChaincodeError(f"{field}.feeder", f"unknown feeder {echo(feeder)} in network version {net['version']}")
         period = validate.integer(item["period"], f"{field}.period", 0, periods - 1)
         if (feeder, period) in seen:
             raise ChaincodeError(field, f"duplicate limit for feeder {feeder} period {period}")
         seen.add((feeder, period))
-        capacity = validate.number(item["capacity_mw"], f"{field}.capacity_mw", minimum=0)
+        capacity = validate.number(item["capacity_mw"], f"{field}.capacity_mw", minimum=0, maximum=limits.MAX_MW)
         out.append({"feeder": feeder, "period": period, "capacity_mw": capacity})
     return sorted(out, key=lambda r: (r["feeder"], r["period"]))
 
@@ -227,8 +230,8 @@ async def read_capacity_limits(tx: Tx, market_id: str) -> dict[str, Any]:
 async def read_network_arg(tx: Tx, version: str) -> dict[str, Any]:
     """``ReadNetwork``: ``""`` means the latest version."""
     await governance.require_any(tx)
-    if not version.strip():
+    if version == "":
         return await read_network(tx)
-    if not version.strip().isdigit():
-        raise ChaincodeError("version", f"must be a version number or empty for the latest, got {version!r}")
+    if not isinstance(version, str) or not re.fullmatch(r"[0-9]{1,8}", version):
+        raise ChaincodeError("version", f"must be a version number or empty for the latest, got {echo(version)}")
     return await read_network(tx, int(version))

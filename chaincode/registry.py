@@ -14,6 +14,8 @@ from chaincode import clock, governance, network_data, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.state import key
+from clearing import limits
+from clearing.limits import echo
 
 TYPES = ("storage", "generation", "load")
 _FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
@@ -43,14 +45,14 @@ class Device:
 
 
 def _check_power(kind: str, max_mw: Any, min_mw: Any, capacity: Any, prefix: str) -> tuple[float, float, float | None]:
-    max_power = validate.number(max_mw, f"{prefix}.max_power_mw", above=0)
-    min_power = validate.number(min_mw, f"{prefix}.min_power_mw", minimum=0)
+    max_power = validate.number(max_mw, f"{prefix}.max_power_mw", above=0, maximum=limits.MAX_MW)
+    min_power = validate.number(min_mw, f"{prefix}.min_power_mw", minimum=0, maximum=limits.MAX_MW)
     if min_power > max_power:
         raise ChaincodeError(f"{prefix}.min_power_mw", f"must be <= max_power_mw ({max_power:g}), got {min_power:g}")
     if kind == "storage":
         if capacity is None:
             raise ChaincodeError(f"{prefix}.capacity_mwh", "is required for storage devices")
-        cap: float | None = validate.number(capacity, f"{prefix}.capacity_mwh", above=0)
+        cap: float | None = validate.number(capacity, f"{prefix}.capacity_mwh", above=0, maximum=limits.MAX_MWH)
     else:
         if capacity not in (None, 0, 0.0):
             raise ChaincodeError(f"{prefix}.capacity_mwh", f"only storage devices have a capacity, not {kind}")
@@ -85,16 +87,16 @@ async def register_device(tx: Tx, device_json: str) -> dict[str, Any]:
     device_id = validate.ident(doc["id"], "device.id")
     kind = doc["type"]
     if kind not in TYPES:
-        raise ChaincodeError("device.type", f"must be one of {', '.join(TYPES)}, got {kind!r}")
+        raise ChaincodeError("device.type", f"must be one of {', '.join(TYPES)}, got {echo(kind)}")
     max_power, min_power, cap = _check_power(kind, doc["max_power_mw"], doc.get("min_power_mw", 0.0),
                                              doc.get("capacity_mwh"), "device")
     node = validate.ident(doc["node"], "device.node")
     feeder = validate.ident(doc["feeder"], "device.feeder")
     net = await network_data.read_network(tx)
     if feeder not in net["feeders"]:
-        raise ChaincodeError("device.feeder", f"unknown feeder {feeder!r} in the DSO's network version {net['version']}")
+        raise ChaincodeError("device.feeder", f"unknown feeder {echo(feeder)} in the DSO's network version {net['version']}")
     if node not in net["feeders"][feeder]:
-        raise ChaincodeError("device.node", f"node {node!r} is not on feeder {feeder} in network version {net['version']}")
+        raise ChaincodeError("device.node", f"node {echo(node)} is not on feeder {feeder} in network version {net['version']}")
     if await tx.ledger.get(key("device", device_id)) is not None:
         raise ChaincodeError("device.id", f"device {device_id} is already registered")
     now = clock.iso(tx.now_ms)
@@ -184,10 +186,10 @@ async def list_devices(tx: Tx, query_json: str) -> dict[str, Any]:
     if query_json.strip():
         fields = ("manager", "owner", "feeder", "node", "status", "page_size", "bookmark")
         query = dict(validate.obj(validate.parse_json(query_json, "query"), "query", fields))
-    size = validate.integer(query.pop("page_size", 100), "query.page_size", 1, 1000)
+    size = validate.integer(query.pop("page_size", 100), "query.page_size", 1, limits.MAX_PAGE_SIZE)
     bookmark = query.pop("bookmark", "") or ""
-    if not isinstance(bookmark, str):
-        raise ChaincodeError("query.bookmark", "must be a string")
+    if bookmark != "":  # the id of the last device of the previous page
+        validate.ident(bookmark, "query.bookmark")
     for name, value in query.items():
         validate.ident(value, f"query.{name}")
     devices = []

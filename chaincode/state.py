@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from chaincode.errors import ChaincodeError
+from clearing.limits import echo
 
 #: Fabric's composite-key namespace and separator (``\\x00`` type ``\\x00`` attr ``\\x00`` ...).
 _NS = "\x00"
@@ -50,7 +51,7 @@ def key(kind: str, *attrs: str) -> str:
         raise ValueError(f"unknown key kind {kind!r}")
     for attr in attrs:
         if not attr or _SEP in attr:
-            raise ChaincodeError(kind, f"invalid key part {attr!r}")
+            raise ChaincodeError(kind, f"invalid key part {echo(attr)}")
     return _NS + kind + _SEP + "".join(a + _SEP for a in attrs)
 
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
 from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
+from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
 Anyone = Annotated[Principal, Depends(principal)]
 State = Annotated[AppState, Depends(state_of)]
-Name = Annotated[str, Query(max_length=64)]
 
 
 @router.post("/devices", status_code=201, tags=["aggregators"], summary="Register a device you manage")
@@ -30,8 +30,8 @@ def register_device(body: DeviceIn, who: Aggregator, state: State) -> Any:
 
 @router.get("/devices", tags=["aggregators"], summary="List devices (filters: manager, owner, feeder, node, status)")
 def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
-                 manager: Name | None = None, owner: Name | None = None, feeder: Name | None = None,
-                 node: Name | None = None, status: Name | None = None) -> Page:
+                 manager: Filter = None, owner: Filter = None, feeder: Filter = None,
+                 node: Filter = None, status: Filter = None) -> Page:
     query = {"manager": manager, "owner": owner, "feeder": feeder, "node": node, "status": status,
              "page_size": page_size, "bookmark": bookmark}
     query = {k: v for k, v in query.items() if v is not None}
@@ -40,12 +40,12 @@ def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: 
 
 
 @router.get("/devices/{device_id}", tags=["aggregators"], summary="One device")
-def read_device(device_id: str, who: Anyone, state: State) -> Any:
+def read_device(device_id: PathId, who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "ReadDevice", device_id))
 
 
 @router.patch("/devices/{device_id}", tags=["aggregators"], summary="Change power/capacity of your device")
-def update_device(device_id: str, body: DevicePatch, who: Aggregator, state: State) -> Any:
+def update_device(device_id: PathId, body: DevicePatch, who: Aggregator, state: State) -> Any:
     patch = body.model_dump(exclude_none=True)
     if not patch:
         raise ApiError(422, "validation_error", "body: give at least one field to change", "body")
@@ -53,7 +53,7 @@ def update_device(device_id: str, body: DevicePatch, who: Aggregator, state: Sta
 
 
 @router.delete("/devices/{device_id}", tags=["aggregators"], summary="Retire your device")
-def retire_device(device_id: str, who: Aggregator, state: State) -> Any:
+def retire_device(device_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "RetireDevice", device_id))
 
 
@@ -69,7 +69,7 @@ def balance(who: Anyone, state: State) -> Any:
 
 @router.post("/markets/{market_id}/enrolment", status_code=201, tags=["aggregators"],
              summary="Enrol your organisation in a market")
-def enrol(market_id: str, who: Aggregator, state: State) -> Any:
+def enrol(market_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "EnrolInMarket", market_id))
 
 
@@ -87,5 +87,5 @@ def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
 
 
 @router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open")
-def cancel_bid(bid_id: str, who: Aggregator, state: State) -> Any:
+def cancel_bid(bid_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "CancelBid", bid_id))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api import aggregators, auditors, dso, errors, events, markets, users
 from gateway.api.auth import TOKEN_FILE, TokenStore
+from gateway.api.body import StrictJsonBody
 from gateway.api.ledger import FabricLedger, Ledger
 from gateway.api.state import AppState
 from gateway.ca import CAClient
@@ -25,7 +26,8 @@ transactions with that caller's own key. The org admin (token in `<wallet>/admin
 with `POST /users`.
 
 **Errors.** Every error has the body `{"error": {"code", "message", "field"}}`; `field` names the offending
-input when there is one. Validation errors are 422.
+input when there is one. Validation errors are 422 (bodies are strict: JSON types are taken as they are,
+a key given twice is refused); a body over the size limit is 413; a 405 names the allowed methods in `Allow`.
 
 **Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`).
 """
@@ -68,6 +70,7 @@ def create_app(
                   lifespan=lifespan)
     app.state.flex = state
     errors.install(app)
+    app.add_middleware(StrictJsonBody)
 
     @app.get("/health", tags=["service"], summary="Liveness (no authentication)")
     def health() -> dict[str, str]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
 from gateway.api.models import MSP_PATTERN, VerifyOut
+from gateway.api.params import KeyId, PathId
 from gateway.api.state import AppState, decode, require, state_of
 
 router = APIRouter(prefix="/audit", responses=ERROR_RESPONSES, tags=["auditors"])
@@ -23,7 +24,7 @@ KeyKind = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z]+$",
 
 
 @router.get("/markets/{market_id}", summary="Stored clearing input, result and hashes")
-def clearing_record(market_id: str, who: Auditor, state: State) -> Any:
+def clearing_record(market_id: PathId, who: Auditor, state: State) -> Any:
     """The stored clearing, plus who endorsed its transaction as the committed block records it."""
     record = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
     if isinstance(record, dict) and isinstance(record.get("tx_id"), str):
@@ -34,7 +35,7 @@ def clearing_record(market_id: str, who: Auditor, state: State) -> Any:
 
 @router.get("/history/{kind}/{key_id:path}",
             summary="Every committed version of a ledger record (multi-part ids as a/b)")
-def history(kind: KeyKind, key_id: str, who: Auditor, state: State) -> Any:
+def history(kind: KeyKind, key_id: KeyId, who: Auditor, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "GetHistory", kind, key_id))
 
 
@@ -45,7 +46,7 @@ def participant(msp_id: Annotated[str, Path(min_length=1, max_length=64, pattern
 
 
 @router.post("/markets/{market_id}/verify", summary="Re-run the oracle on the stored input, compare hashes")
-def verify(market_id: str, who: Auditor, state: State) -> VerifyOut:
+def verify(market_id: PathId, who: Auditor, state: State) -> VerifyOut:
     from clearing import api as oracle
     from clearing import canonical
 

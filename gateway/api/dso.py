@@ -21,6 +21,7 @@ from gateway.api.models import (
     MarketPatch,
     NetworkIn,
 )
+from gateway.api.params import PathId
 from gateway.api.state import AppState, decode, dump, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -50,7 +51,7 @@ def create_market(body: MarketIn, who: Dso, state: State) -> Any:
 
 
 @router.patch("/markets/{market_id}", tags=["dso"], summary="Edit a market before its gate opens")
-def update_market(market_id: str, body: MarketPatch, who: Dso, state: State) -> Any:
+def update_market(market_id: PathId, body: MarketPatch, who: Dso, state: State) -> Any:
     patch = body.model_dump(exclude_none=True)
     if not patch:
         raise ApiError(422, "validation_error", "body: give at least one field to change", "body")
@@ -58,7 +59,7 @@ def update_market(market_id: str, body: MarketPatch, who: Dso, state: State) -> 
 
 
 @router.post("/markets/{market_id}/close-gate", tags=["dso"], summary="Record the gate closure (after gate_closes)")
-def close_gate(market_id: str, who: Dso, state: State) -> Any:
+def close_gate(market_id: PathId, who: Dso, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "CloseGate", market_id))
 
 
@@ -68,12 +69,12 @@ def request_flexibility(body: FlexibilityRequestIn, who: Dso, state: State) -> A
 
 
 @router.post("/markets/{market_id}/clear", tags=["dso"], summary="Clear a market after gate closure")
-def clear_market(market_id: str, who: Dso, state: State) -> Any:
+def clear_market(market_id: PathId, who: Dso, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "ClearMarket", market_id))
 
 
 @router.post("/markets/{market_id}/settle", tags=["settlement"], summary="Settle a cleared market")
-def settle_market(market_id: str, who: Settlement, state: State) -> Any:
+def settle_market(market_id: PathId, who: Settlement, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "SettleMarket", market_id))
 
 

@@ -1,7 +1,11 @@
 """The one error model of the REST service: ``{"error": {"code", "message", "field"}}`` + HTTP status.
 
 Chaincode refusals arrive as ``field: message`` text inside the peers' error details; they are mapped to
-400/403/404/409 by what they say, so clients can branch on the status and show the field.
+400/403/404/409 by what they say, so clients can branch on the status and show the field. A refusal of
+an argument's shape, type or range (the chaincode words those ``must ...``, ``is required``, ``is not
+valid JSON``, ``unknown field``, or names the field ``args``) is always 400, and quoted values the
+chaincode echoes are left out before matching words, so an input like ``'not allowed'`` cannot turn a
+400 into a 403. (Machine-readable refusal kinds would replace the words; that is a separate change.)
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.ca import CAError
 from gateway.errors import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure
@@ -22,6 +27,15 @@ from gateway.errors import CommitError, ConfigError, EndorseError, GatewayError,
 log = logging.getLogger("gateway.api")
 
 _FIELD = re.compile(r"^([A-Za-z_$][\w$.\[\]-]*): (.+)$", re.DOTALL)
+#: A value the chaincode echoes in quotes (Python repr): not the chaincode's own words.
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+#: How the chaincode words a refusal of an argument's shape, type or range (docs/chaincode-api.md).
+_INVALID_STARTS = ("must ", "is required", "is not valid json", "unknown field", "is not a valid", "has an invalid",
+                   "nests deeper", "cannot be checked", "has a key longer")
+#: Longest message and field the service repeats (a chaincode message may echo part of the input).
+MESSAGE_MAX_LENGTH = 1000
+FIELD_MAX_LENGTH = 200
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 #: Words of a chaincode refusal and the status they map to, most specific first.
 _STATUS_RULES: list[tuple[int, str, tuple[str, ...]]] = [
@@ -66,8 +80,11 @@ def split_field(text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-def chaincode_status(message: str) -> tuple[int, str]:
-    lowered = message.lower()
+def chaincode_status(message: str, field: str | None = None) -> tuple[int, str]:
+    """HTTP status and code of a chaincode refusal (its text after ``field: ``)."""
+    lowered = _QUOTED.sub("''", message).lower()
+    if field == "args" or lowered.startswith(_INVALID_STARTS):
+        return 400, "invalid"
     for status, code, words in _STATUS_RULES:
         if any(w in lowered for w in words):
             return status, code
@@ -85,7 +102,7 @@ def from_gateway_error(exc: GatewayError) -> ApiError:
         text = exc.chaincode_message
         if text is not None:
             field, message = split_field(text)
-            status, code = chaincode_status(message)
+            status, code = chaincode_status(message, field)
             return ApiError(status, code, message, field)
         if exc.code == grpc.StatusCode.PERMISSION_DENIED:
             return ApiError(403, "forbidden", f"the peer refused this identity: {exc.message}")
@@ -104,10 +121,32 @@ def from_gateway_error(exc: GatewayError) -> ApiError:
     return ApiError(500, "internal", str(exc))
 
 
-def _render(err: ApiError) -> JSONResponse:
-    body = ErrorBody(error=ErrorInfo(code=err.code, message=err.message, field=err.field))
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render(err: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+    field = None if err.field is None else _clip(err.field, FIELD_MAX_LENGTH)
+    body = ErrorBody(error=ErrorInfo(code=err.code, message=_clip(err.message, MESSAGE_MAX_LENGTH), field=field))
+    if err.status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(body.model_dump(), status_code=err.status, headers=headers)
+
+
+def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
+    """Every method some route of ``app`` serves at this request's path (for ``Allow`` on a 405).
+
+    Why not Starlette's own header: it names only the methods of the first route whose path matched,
+    while FastAPI registers one route per method (``GET /devices`` and ``POST /devices``). Each method
+    is probed through the router's own matching, which also sees routes of included routers.
+    """
+    allowed = []
+    for method in _METHODS:
+        probe = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", ""), "method": method,
+                 "headers": []}
+        if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _loc_to_field(loc: tuple) -> str | None:
@@ -122,31 +161,35 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return _render(exc)
+        return render(exc)
 
     @app.exception_handler(GatewayError)
     async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
         err = from_gateway_error(exc)
         if err.status >= 500:
             log.warning("ledger error: %s", exc)
-        return _render(err)
+        return render(err)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = _loc_to_field(tuple(first.get("loc", ())))
         message = str(first.get("msg", "invalid"))
-        return _render(ApiError(422, "validation_error", f"{field}: {message}" if field else message, field))
+        return render(ApiError(422, "validation_error", f"{field}: {message}" if field else message, field))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return _render(ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope)) or headers.get("Allow", "")
+        return render(ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)),
+                       headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _render(ApiError(500, "internal", f"internal error: {type(exc).__name__}"))
+        return render(ApiError(500, "internal", f"internal error: {type(exc).__name__}"))
 
 
 #: For route decorators: documents the error model in OpenAPI.

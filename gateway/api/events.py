@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from typing import Annotated
 
@@ -26,9 +27,9 @@ HEARTBEAT_SECONDS = 15.0
 
 
 def parse_position(text: str, field: str) -> Checkpoint:
-    """``"12:abcd"`` (after that transaction of block 12) or ``"12"`` (from block 12)."""
+    """``"12:abcd"`` (after that transaction of block 12) or ``"12"`` (from block 12); ASCII digits only."""
     block, _, tx = text.partition(":")
-    if not block.isdigit() or len(block) > 19:
+    if not re.fullmatch(r"[0-9]{1,18}", block) or (tx and not re.fullmatch(r"[0-9A-Za-z_-]{1,80}", tx)):
         raise ApiError(400, "invalid", "expected <block>[:<transaction id>]", field)
     return Checkpoint(int(block), tx)
 

@@ -13,12 +13,12 @@ from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES
 from gateway.api.models import Page
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
+from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["markets"])
 Anyone = Annotated[Principal, Depends(principal)]
 State = Annotated[AppState, Depends(state_of)]
-Filter = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/markets", summary="List markets")
@@ -31,19 +31,19 @@ def list_markets(who: Anyone, state: State, page_size: PageSize = 50, bookmark: 
 
 
 @router.get("/markets/{market_id}", summary="One market")
-def read_market(market_id: str, who: Anyone, state: State) -> Any:
+def read_market(market_id: PathId, who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "ReadMarket", market_id))
 
 
 @router.get("/markets/{market_id}/bids", summary="Bids of a market")
-def list_bids(market_id: str, who: Anyone, state: State, page_size: PageSize = 50,
+def list_bids(market_id: PathId, who: Anyone, state: State, page_size: PageSize = 50,
               bookmark: Bookmark = None) -> Page:
     return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListBids", market_id)),
                                page_size, bookmark)
 
 
 @router.get("/markets/{market_id}/result", summary="Clearing result of a market")
-def market_result(market_id: str, who: Anyone, state: State) -> Any:
+def market_result(market_id: PathId, who: Anyone, state: State) -> Any:
     clearing = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
     if isinstance(clearing, dict) and "result" in clearing:
         return {"market_id": market_id, "result": clearing["result"], "result_hash": clearing.get("result_hash"),

@@ -2,48 +2,63 @@
 
 The service checks shapes and types; the chaincode checks meaning (ownership, gates, limits) and is the
 only authority. Bodies never carry an owner or MSP: who acts is the authenticated caller.
+
+Why strict: the chaincode (also reached through ``flexledger tx``) refuses ``"1"`` for MW, ``true`` for
+cents and ``2.0`` for a period; coercing them here would make the REST service accept what the contract
+defines as wrong. Bodies therefore take JSON types as they are (a JSON integer is still a valid float).
+Sizes and ranges come from :mod:`clearing.limits`, the limits the chaincode enforces.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-DAY = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-11-21"])
-TIME = Field(min_length=10, max_length=40, examples=["2026-11-21T10:00:00Z"])
-MSP_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-MSP = Field(min_length=1, max_length=64, pattern=MSP_PATTERN, examples=["agg1MSP"])
-MW = Field(ge=-1e6, le=1e6)
-PRICE = Field(ge=-1e6, le=1e6)
+from clearing import limits as lim  # "limits" is also a field name below
+
+#: An identifier, as the chaincode's (whole string: pydantic's ``$`` does not match before a newline).
+ID_PATTERN = f"^{lim.ID_PATTERN}$"
+ID = Field(min_length=1, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+DAY = Field(pattern=f"^{lim.DAY_PATTERN}$", examples=["2026-11-21"])
+TIME = Field(min_length=10, max_length=lim.TIME_MAX_LENGTH, examples=["2026-11-21T10:00:00Z"])
+MSP_PATTERN = ID_PATTERN
+MSP = Field(min_length=1, max_length=lim.ID_MAX_LENGTH, pattern=MSP_PATTERN, examples=["agg1MSP"])
+NAME = Field(default=None, max_length=lim.NAME_MAX_LENGTH)
+MW = Field(ge=-lim.MAX_MW, le=lim.MAX_MW)
+PRICE = Field(ge=-lim.MAX_PRICE_EUR_PER_MWH, le=lim.MAX_PRICE_EUR_PER_MWH)
+CENTS = Field(ge=0, le=lim.MAX_CENTS)
 
 
 class Body(BaseModel):
-    """Strict bodies: unknown fields and NaN/inf are refused with 422."""
+    """Strict bodies: unknown fields, NaN/inf and values of another JSON type are refused with 422."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class DeviceIn(Body):
     id: str = ID
     type: Literal["storage", "generation", "load"]
     max_power_mw: float = MW
-    min_power_mw: float = Field(default=0.0, ge=-1e6, le=1e6)
-    capacity_mwh: float | None = Field(default=None, ge=0, le=1e6)
-    node: str = Field(min_length=1, max_length=64)
-    feeder: str = Field(min_length=1, max_length=64)
+    min_power_mw: float = Field(default=0.0, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    capacity_mwh: float | None = Field(default=None, ge=0, le=lim.MAX_MWH)
+    node: str = ID
+    feeder: str = ID
 
 
 class DevicePatch(Body):
-    max_power_mw: float | None = Field(default=None, ge=-1e6, le=1e6)
-    min_power_mw: float | None = Field(default=None, ge=-1e6, le=1e6)
-    capacity_mwh: float | None = Field(default=None, ge=0, le=1e6)
+    max_power_mw: float | None = Field(default=None, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    min_power_mw: float | None = Field(default=None, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    capacity_mwh: float | None = Field(default=None, ge=0, le=lim.MAX_MWH)
+
+
+Quantity = Annotated[float, Field(ge=-lim.MAX_MW, le=lim.MAX_MW)]
+Period = Annotated[int, Field(ge=0, le=lim.MAX_PERIODS - 1)]
 
 
 class ProductOffer(Body):
     price_eur_per_mwh: float = PRICE
-    quantity_mw: list[float] = Field(min_length=1, max_length=1440)
+    quantity_mw: list[Quantity] = Field(min_length=1, max_length=lim.MAX_PERIODS)
 
 
 class BidIn(Body):
@@ -53,39 +68,40 @@ class BidIn(Body):
     market_id: str = ID
     device: str = ID
     products: dict[Literal["p_up", "p_down", "q_up", "q_down"], ProductOffer] | None = None
-    periods: list[int] | None = Field(default=None, min_length=1, max_length=1440)
-    quantity_mw: float | None = Field(default=None, ge=0, le=1e6)
-    min_mw: float | None = Field(default=None, ge=0, le=1e6)
+    periods: list[Period] | None = Field(default=None, min_length=1, max_length=lim.MAX_PERIODS)
+    quantity_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
+    min_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
     divisible: bool | None = None
-    price_eur_per_mwh: float | None = Field(default=None, ge=-1e6, le=1e6)
+    price_eur_per_mwh: float | None = Field(default=None, ge=-lim.MAX_PRICE_EUR_PER_MWH,
+                                            le=lim.MAX_PRICE_EUR_PER_MWH)
 
 
 class MarketIn(Body):
     id: str = ID
     kind: Literal["capacity_day_ahead", "capacity_intraday", "flexibility"]
-    feeder: str | None = Field(default=None, max_length=64)
+    feeder: str | None = Field(default=None, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
     day: str = DAY
-    rule: str | None = Field(default=None, max_length=64)
-    priority: str | None = Field(default=None, max_length=64)
-    pricing: str | None = Field(default=None, max_length=64)
+    rule: str | None = NAME
+    priority: str | None = NAME
+    pricing: str | None = NAME
     gate_opens: str = TIME
     gate_closes: str = TIME
-    periods: int | None = Field(default=None, ge=1, le=1440)
-    period_minutes: int | None = Field(default=None, ge=1, le=1440)
+    periods: int | None = Field(default=None, ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
     rules: dict[str, Any] | None = None
-    budget_cents: int | None = Field(default=None, ge=0, le=10**15)
+    budget_cents: int | None = Field(default=None, ge=0, le=lim.MAX_CENTS)
 
 
 class MarketPatch(Body):
     """Only before the gate opens; the chaincode refuses later edits (409)."""
 
-    rule: str | None = Field(default=None, max_length=64)
-    priority: str | None = Field(default=None, max_length=64)
-    pricing: str | None = Field(default=None, max_length=64)
-    gate_opens: str | None = Field(default=None, min_length=10, max_length=40)
-    gate_closes: str | None = Field(default=None, min_length=10, max_length=40)
-    periods: int | None = Field(default=None, ge=1, le=1440)
-    period_minutes: int | None = Field(default=None, ge=1, le=1440)
+    rule: str | None = NAME
+    priority: str | None = NAME
+    pricing: str | None = NAME
+    gate_opens: str | None = Field(default=None, min_length=10, max_length=lim.TIME_MAX_LENGTH)
+    gate_closes: str | None = Field(default=None, min_length=10, max_length=lim.TIME_MAX_LENGTH)
+    periods: int | None = Field(default=None, ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
     rules: dict[str, Any] | None = None
 
 
@@ -96,27 +112,27 @@ class NetworkIn(Body):
 
 class BaselineIn(Body):
     day: str = DAY
-    periods: int = Field(ge=1, le=1440)
-    period_minutes: int = Field(ge=1, le=1440)
+    periods: int = Field(ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int = Field(ge=1, le=lim.MAX_PERIOD_MINUTES)
     baseline: list[dict[str, Any]] | None = None
     substation: dict[str, Any] | None = None
     shedding_cost: dict[str, Any] | None = None
 
 
 class CapacityLimit(Body):
-    feeder: str = Field(min_length=1, max_length=64)
-    period: int = Field(ge=0, le=1439)
-    capacity_mw: float = Field(ge=0, le=1e6)
+    feeder: str = ID
+    period: int = Field(ge=0, le=lim.MAX_PERIODS - 1)
+    capacity_mw: float = Field(ge=0, le=lim.MAX_MW)
 
 
 class CapacityLimitsIn(Body):
     """Either explicit ``limits`` or, for an intraday market, ``from_day_ahead``: the id of the cleared
-    day-ahead market whose leftover capacity becomes this market's limits."""
+    day-ahead market whose leftover capacity becomes this market's lim."""
 
     market_id: str = ID
     limits: list[CapacityLimit] | None = Field(default=None, min_length=1)
-    from_day_ahead: str | None = Field(default=None, min_length=1, max_length=64,
-                                       pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    from_day_ahead: str | None = Field(default=None, min_length=1, max_length=lim.ID_MAX_LENGTH,
+                                       pattern=ID_PATTERN)
 
 
 class FlexibilityRequestIn(Body):
@@ -124,15 +140,15 @@ class FlexibilityRequestIn(Body):
     day: str = DAY
     gate_opens: str = TIME
     gate_closes: str = TIME
-    budget_cents: int = Field(ge=0, le=10**15)
-    feeder: str | None = Field(default=None, max_length=64)
-    rule: str | None = Field(default=None, max_length=64)
+    budget_cents: int = CENTS
+    feeder: str | None = Field(default=None, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+    rule: str | None = NAME
     rules: dict[str, Any] | None = None
 
 
 class FundsIn(Body):
     participant: str = MSP
-    amount_cents: int = Field(gt=0, le=10**15)
+    amount_cents: int = Field(gt=0, le=lim.MAX_CENTS)
 
 
 class UserIn(Body):

@@ -1,26 +1,31 @@
 """Pagination for lists: bookmark-based, as Fabric's rich queries are.
 
 When the chaincode pages itself (ListDevices) its bookmark is passed through; when it returns a whole
-list, the service cuts pages and the bookmark is the offset of the next page.
+list, the service cuts pages and the bookmark is the offset of the next page, written in ASCII digits
+(``str.isdigit`` would accept ``"²"``, which ``int`` then refuses).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Query
 
+from clearing import limits
 from gateway.api.errors import ApiError
 from gateway.api.models import Page
 
-PageSize = Annotated[int, Query(ge=1, le=500, description="items per page")]
-Bookmark = Annotated[str | None, Query(max_length=512, description="next_bookmark of the previous page")]
+PageSize = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE, description="items per page")]
+Bookmark = Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH,
+                                       description="next_bookmark of the previous page")]
+_OFFSET = re.compile(r"[0-9]{1,9}")
 
 
 def paginate(items: list[Any], page_size: int, bookmark: str | None) -> Page:
     start = 0
     if bookmark:
-        if not bookmark.isdigit():
+        if not _OFFSET.fullmatch(bookmark):
             raise ApiError(400, "invalid", "not a bookmark of this list", "bookmark")
         start = int(bookmark)
     end = start + page_size

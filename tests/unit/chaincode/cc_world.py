@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cc_fakes import identity
+from cc_fakes import Chain, identity
 
 DSO = identity("dsoMSP", "dso", "dso-operator")
 AGG1 = identity("agg1MSP", "aggregator", "agg1-trader")
@@ -86,3 +86,25 @@ DEVICES = {
     "D3": (AGG1, {"id": "D3", "type": "generation", "max_power_mw": 3.0, "node": "3", "feeder": "F2"}),
     "D4": (AGG1, {"id": "D4", "type": "load", "max_power_mw": 1.5, "node": "2", "feeder": "F1"}),
 }
+
+
+def market_day() -> Chain:
+    """A chain in the middle of a market day: governance, network, devices D1-D4, baseline, funds, the open
+    capacity market CAP1 (limits published) and flexibility market FLEX1, both aggregators enrolled."""
+    chain = Chain()
+    chain.invoke(ADMIN, "InitMarketplace", GOVERNANCE)
+    chain.invoke(DSO, "PublishNetwork", NETWORK)
+    for who, device in DEVICES.values():
+        chain.invoke(who, "RegisterDevice", device)
+    chain.invoke(DSO, "PublishBaseline", BASELINE)
+    for msp, cents in (("dsoMSP", 1_000_000), ("agg1MSP", 100_000), ("agg2MSP", 100_000)):
+        chain.invoke(SETTLE, "Deposit", msp, str(cents))
+    chain.invoke(DSO, "CreateMarket", capacity_market())
+    chain.invoke(DSO, "PublishCapacityLimits", {"market_id": "CAP1", "limits": [
+        {"feeder": "F1", "period": p, "capacity_mw": 1.5} for p in range(PERIODS)]})
+    chain.invoke(DSO, "RequestFlexibility", flex_request())
+    chain.at(DURING)
+    for who in (AGG1, AGG2):
+        for market in ("CAP1", "FLEX1"):
+            chain.invoke(who, "EnrolInMarket", market)
+    return chain

@@ -6,6 +6,7 @@ import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography import x509
@@ -95,8 +96,9 @@ class Env:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
-def build(tmp: Path, ca: TestCA) -> Env:
-    ledger = FakeLedger(ca, USERS)
+def build(tmp: Path, ca: TestCA, ledger: Any = None) -> Env:
+    """The four organisations' apps on one ledger port: the fake ledger unless another is given."""
+    ledger = FakeLedger(ca, USERS) if ledger is None else ledger
     fake_ca = FakeCA(ca)
     admin = ca.issue("admin", role="admin")
     tokens: dict[str, str] = {}
@@ -114,6 +116,8 @@ def build(tmp: Path, ca: TestCA) -> Env:
         app = create_app(profile(org, msp, wallet), ledger=ledger, tokens=store, ca_factory=ca_factory,
                          registrar=lambda: (admin.cert_pem, signer_from_pem(admin.key_pem)))
         clients[org] = TestClient(app).__enter__()  # one event-loop portal for all requests: fast
+    if not isinstance(ledger, FakeLedger):
+        return Env(ledger, clients["agg1"], clients["agg2"], clients["dso"], clients["auditor"], tokens, fake_ca)
     # the fake ledger must know users enrolled through the API, as the wallet does for the real ledger
     original_identity = ledger.identity
 
