@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fabric_protos.common import common_pb2, ledger_pb2
-from fabric_protos.msp import identities_pb2
+from fabric_protos.common import common_pb2, configtx_pb2, ledger_pb2
+from fabric_protos.msp import identities_pb2, msp_config_pb2
 from fabric_protos.peer import transaction_pb2
 
 from gateway.client import Network
@@ -91,3 +91,23 @@ def ledger_transactions(network: Network, channel: str, start: int = 0) -> list[
         for number in range(start, ledger_height(network, channel))
         for tx in block_transactions(number, qscc.evaluate("GetBlockByNumber", channel, str(number)))
     ]
+
+
+def parse_channel_organizations(raw_config: bytes) -> list[str]:
+    """MSP IDs of the channel's application organisations, from cscc ``GetChannelConfig`` (a ``common.Config``)."""
+    config = configtx_pb2.Config()
+    config.ParseFromString(raw_config)
+    application = config.channel_group.groups["Application"]
+    out = []
+    for group in application.groups.values():
+        msp = msp_config_pb2.MSPConfig()
+        msp.ParseFromString(group.values["MSP"].value)
+        fabric = msp_config_pb2.FabricMSPConfig()
+        fabric.ParseFromString(msp.config)
+        out.append(fabric.name)
+    return sorted(out)
+
+
+def channel_organizations(network: Network) -> list[str]:
+    """The application organisations of the channel, as its current configuration names them."""
+    return parse_channel_organizations(network.get_contract("cscc").evaluate("GetChannelConfig", network.name))

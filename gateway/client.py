@@ -277,17 +277,26 @@ class Proposal:
             assert isinstance(error, EndorseError)
             if error.mismatched_orgs and self.gateway.diagnose_mismatch:
                 error.disagreement = self.diagnose(
-                    [self.gateway.identity.msp_id, *[d.msp_id for d in error.details if d.msp_id]]
+                    [self.gateway.identity.msp_id, *[d.msp_id for d in error.details if d.msp_id],
+                     *self._channel_orgs()]
                 )
                 if error.disagreement:
-                    error.message += "; results by organisation: " + "; ".join(
-                        f"{', '.join(orgs)} → {h[:12]}" for h, orgs in error.disagreement.items()
-                    )
+                    error.message += "; " + error.disagreement_summary()
             raise error from None
         prepared = gateway_pb2.PreparedTransaction(transaction_id=self.transaction_id, envelope=envelope)
         if self.gateway.signer is not None:
             prepared.envelope.signature = self.gateway.sign(envelope.payload, "transaction")
         return Transaction(self.gateway, prepared, self.channel_id)
+
+    def _channel_orgs(self) -> list[str]:
+        """Every organisation of the channel: Fabric's mismatch details name only those that differed from
+        the first endorsement, so the ones that agreed with it would be missing from the diagnosis."""
+        from gateway.blocks import channel_organizations
+
+        try:
+            return channel_organizations(self.gateway.get_network(self.channel_id))
+        except (grpc.RpcError, EvaluateError, ValueError, KeyError):
+            return []
 
     def diagnose(self, orgs: Iterable[str]) -> dict[str, list[str]]:
         """Endorse with each organisation alone and group them by the digest of their result.

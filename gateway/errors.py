@@ -103,6 +103,34 @@ class EndorseError(RpcFailure):
         self.disagreement = {}
         super().__post_init__()
 
+    def disagreement_summary(self) -> str:
+        """Who agreed with whom, labelled: ``agreed: A, B (result 1a2b…); differed: C (result 9f8e…)``.
+
+        Why not Fabric's own list: the gateway compares every endorsement with the *first* it collected, so
+        when that first one is the faulty org's, Fabric names the honest orgs as the ones that "do not
+        match". The grouping by result digest (:attr:`disagreement`) says which side holds a majority.
+        """
+        if not self.disagreement:
+            if not self.mismatched_orgs:
+                return ""
+            return f"differed from the first endorsement collected: {', '.join(self.mismatched_orgs)}"
+        groups = sorted(((sorted(orgs), digest) for digest, orgs in self.disagreement.items()),
+                        key=lambda g: (-len(g[0]), g[0]))  # fmt: skip
+        if len(groups) > 1 and len(groups[0][0]) > len(groups[1][0]):
+            (agreed, digest), rest = groups[0], groups[1:]
+            return "; ".join([f"agreed: {', '.join(agreed)} (result {digest[:12]})"]
+                             + [f"differed: {', '.join(orgs)} (result {d[:12]})" for orgs, d in rest])  # fmt: skip
+        return "no majority: " + "; ".join(f"{', '.join(orgs)} (result {d[:12]})" for orgs, d in groups)
+
+    def __str__(self) -> str:
+        if not self.disagreement:
+            return super().__str__()
+        text = f"{self.message} ({self.code.name})"
+        for d in self.details:
+            if d.message != PAYLOAD_MISMATCH:  # superseded by the labelled grouping in the message
+                text += f"\n  - {d.msp_id or '?'} at {d.address or '?'}: {d.message}"
+        return text
+
 
 class SubmitError(RpcFailure):
     """The orderers did not accept the endorsed transaction."""

@@ -94,10 +94,8 @@ def chaincode_status(message: str, field: str | None = None) -> tuple[int, str]:
 def from_gateway_error(exc: GatewayError) -> ApiError:
     """Translate a client-library error into the REST error model."""
     if isinstance(exc, EndorseError) and exc.mismatched_orgs:
-        groups = "; ".join(", ".join(orgs) for orgs in exc.disagreement.values())
-        who = groups or ", ".join(exc.mismatched_orgs)
-        return ApiError(502, "endorsement_mismatch",
-                        f"organisations computed different results ({who}): nothing was written")
+        return ApiError(502, "endorsement_mismatch", f"organisations computed different results "
+                        f"({exc.disagreement_summary()}): nothing was written")
     if isinstance(exc, RpcFailure):
         text = exc.chaincode_message
         if text is not None:

@@ -1,6 +1,7 @@
 """Divergent clearing results on the real network: one organisation's chaincode server runs a faulty
-oracle (``network up --oracle-fault agg2``). Endorsement must fail before ordering, and both the client
-library and the REST service must name the organisation that disagreed."""
+oracle (``network up --oracle-fault agg2``, then ``dso``, the org whose peer answers the DSO's gateway
+first). Endorsement must fail before ordering, and the client library, ``flexledger tx`` and the REST
+service must say which organisations agreed and which one differed."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ from tests.small_feeder import small_baseline
 GATE_SECONDS = 30
 
 
-@pytest.fixture(scope="module")
-def faulty(live_network: LiveNetwork) -> Iterator[Network]:
-    """The session network with agg2's chaincode server switched to a perturbed oracle (and back)."""
-    live_network.cli("network", "up", "--oracle-fault", "agg2", check=True)
+@pytest.fixture(scope="module", params=["agg2", "dso"])
+def faulty(request: pytest.FixtureRequest, live_network: LiveNetwork) -> Iterator[Network]:
+    """The session network with one org's chaincode server switched to a perturbed oracle (and back)."""
+    live_network.cli("network", "up", "--oracle-fault", request.param, check=True)
     try:
         yield live_network.net
     finally:
@@ -78,7 +79,11 @@ def _heights(net: Network) -> list[int | None]:
         time.sleep(0.5)
 
 
-def test_divergent_clearing_fails_before_ordering_naming_the_organisation(faulty: Network):
+def test_divergent_clearing_fails_before_ordering_naming_who_agreed_and_who_differed(
+    faulty: Network, live_network: LiveNetwork
+):
+    bad = faulty.state()["oracle_fault"] + "MSP"
+    honest = sorted({"dsoMSP", "agg1MSP", "agg2MSP"} - {bad})
     market = cleared_market_ready(faulty)
     profiles = faulty.layout.profiles
     heights = _heights(faulty)
@@ -86,10 +91,17 @@ def test_divergent_clearing_fails_before_ordering_naming_the_organisation(faulty
         contract = gw.get_network("flexchannel").get_contract("flexledger")
         with pytest.raises(EndorseError) as err:
             contract.submit("ClearMarket", market)
-        assert "agg2MSP" in err.value.mismatched_orgs, err.value
         groups = {tuple(sorted(orgs)) for orgs in err.value.disagreement.values()}
-        assert ("agg2MSP",) in groups and any("dsoMSP" in g for g in groups), err.value
-        assert "agg2MSP" in str(err.value)
+        assert (bad,) in groups, err.value
+        summary = err.value.disagreement_summary()
+        assert summary.startswith("agreed: ") and f"differed: {bad} " in summary, summary
+        agreed = summary.removeprefix("agreed: ").split(" (result")[0].split(", ")
+        assert set(honest) <= set(agreed) and bad not in agreed, summary
+        assert f"differed: {bad}" in str(err.value)
+    tx = live_network.cli("tx", "submit", "--org", "dso", "--user", "operator", "ClearMarket", market)
+    assert tx.returncode != 0 and f"differed: {bad}" in tx.stderr, tx.stderr
+    with connect_from_profile(profiles / "dso.json", "operator") as gw:
+        contract = gw.get_network("flexchannel").get_contract("flexledger")
         # nothing was ordered: the market is still uncleared
         assert json.loads(contract.evaluate("ReadMarket", market))["status"] != "cleared"
     # the same through the REST service: 502 naming the organisation
@@ -99,5 +111,7 @@ def test_divergent_clearing_fails_before_ordering_naming_the_organisation(faulty
     with TestClient(create_app(profile, tokens=store)) as client:
         r = client.post(f"/markets/{market}/clear", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 502
-    assert r.json()["error"]["code"] == "endorsement_mismatch" and "agg2MSP" in r.json()["error"]["message"]
+    message = r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "endorsement_mismatch" and f"differed: {bad}" in message, message
+    assert set(honest) <= set(message.split("agreed: ")[1].split(" (result")[0].split(", ")), message
     assert _heights(faulty) == heights, "a divergent clearing must leave every ledger unchanged"

@@ -53,3 +53,18 @@ def test_a_block_lists_each_transaction_with_its_own_validation_code() -> None:
     txs = block_transactions(7, _block([("a1", endorser, 0), ("a1", endorser, duplicate)]))
     assert [(t.block, t.tx_id, t.header_type, t.validation_code) for t in txs] == [
         (7, "a1", "ENDORSER_TRANSACTION", "VALID"), (7, "a1", "ENDORSER_TRANSACTION", "DUPLICATE_TXID")]
+
+
+def test_channel_organizations_are_read_from_the_msp_names_in_the_channel_config() -> None:
+    from fabric_protos.common import configtx_pb2
+    from fabric_protos.msp import msp_config_pb2
+
+    from gateway.blocks import parse_channel_organizations
+
+    config = configtx_pb2.Config()
+    application = config.channel_group.groups["Application"]
+    for group_name, msp_id in (("Org-B", "agg1MSP"), ("Org-A", "dsoMSP")):
+        fabric = msp_config_pb2.FabricMSPConfig(name=msp_id)
+        msp = msp_config_pb2.MSPConfig(type=0, config=fabric.SerializeToString())
+        application.groups[group_name].values["MSP"].value = msp.SerializeToString()
+    assert parse_channel_organizations(config.SerializeToString()) == ["agg1MSP", "dsoMSP"]

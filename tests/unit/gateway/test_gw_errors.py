@@ -7,8 +7,8 @@ import grpc
 import pytest
 from gw_api_support import build
 
-from gateway.api.errors import chaincode_status
-from gateway.errors import EndorseError, ErrorDetail
+from gateway.api.errors import chaincode_status, from_gateway_error
+from gateway.errors import PAYLOAD_MISMATCH, EndorseError, ErrorDetail
 
 MARKET = {"id": "x1", "kind": "flexibility", "day": "2026-11-21", "gate_opens": "2026-11-21T00:00:00Z",
           "gate_closes": "2026-11-21T10:00:00Z"}
@@ -78,3 +78,35 @@ def test_405_names_the_allowed_methods(env, method, path, allowed):
     r = env.agg1.request(method, path, headers=env.auth("trader"))
     assert r.status_code == 405 and error_of(r)["code"] == "method_not_allowed"
     assert set(r.headers["allow"].replace(" ", "").split(",")) - {"HEAD"} == allowed
+
+
+def _mismatch(differing: list[str], disagreement: dict[str, list[str]]) -> EndorseError:
+    details = [ErrorDetail(address=f"{m}:7051", msp_id=m, message=PAYLOAD_MISMATCH) for m in differing]
+    error = EndorseError(message="failed to collect enough transaction endorsements",
+                         code=grpc.StatusCode.ABORTED, details=details)  # fmt: skip
+    error.disagreement = disagreement
+    return error
+
+
+def test_divergence_names_the_majority_as_agreed_and_the_faulty_org_as_differed() -> None:
+    # dso's peer answered first and is the faulty one: Fabric's details name the honest orgs
+    error = _mismatch(["agg1MSP", "agg2MSP"], {"aa" * 32: ["dsoMSP"], "bb" * 32: ["agg2MSP", "agg1MSP", "auditorMSP"]})
+    summary = error.disagreement_summary()
+    assert summary == f"agreed: agg1MSP, agg2MSP, auditorMSP (result {'bb' * 6}); differed: dsoMSP (result {'aa' * 6})"
+    assert "agg1MSP at" not in str(error), "the detail lines no longer blame the honest organisations"
+
+
+def test_divergence_without_a_majority_says_so() -> None:
+    error = _mismatch(["agg2MSP"], {"aa" * 32: ["dsoMSP"], "bb" * 32: ["agg2MSP"]})
+    assert error.disagreement_summary().startswith("no majority: ")
+
+
+def test_divergence_without_a_diagnosis_says_against_what_fabric_compared() -> None:
+    error = _mismatch(["agg2MSP"], {})
+    assert error.disagreement_summary() == "differed from the first endorsement collected: agg2MSP"
+
+
+def test_rest_names_agreed_and_differed_organisations_in_the_502() -> None:
+    api = from_gateway_error(_mismatch(["agg2MSP"], {"aa" * 32: ["agg1MSP", "dsoMSP"], "bb" * 32: ["agg2MSP"]}))
+    assert api.status == 502 and api.code == "endorsement_mismatch"
+    assert "agreed: agg1MSP, dsoMSP" in api.message and "differed: agg2MSP" in api.message
