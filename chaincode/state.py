@@ -73,6 +73,7 @@ class Ledger:
         self._read_only = read_only
         self._writes: dict[str, bytes | None] = {}
         self._event: tuple[str, bytes] | None = None
+        self._read_cache: dict[str, bytes | None] = {}
 
     @property
     def stub(self) -> Any:
@@ -81,8 +82,10 @@ class Ledger:
     async def get_bytes(self, k: str) -> bytes | None:
         if k in self._writes:
             return self._writes[k]
-        raw = await self._stub.get_state(k)
-        return bytes(raw) if raw else None
+        if k not in self._read_cache:  # one round trip to the peer per key and transaction
+            raw = await self._stub.get_state(k)
+            self._read_cache[k] = bytes(raw) if raw else None
+        return self._read_cache[k]
 
     async def get(self, k: str) -> Any | None:
         raw = await self.get_bytes(k)
