@@ -132,9 +132,10 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     market = await markets.load(tx, market_id)
     if market["status"] not in ("open", "closed"):
         raise ChaincodeError("marketId", f"market {market_id} is already {market['status']}")
-    if tx.now_ms < market["gate_closes_ms"]:
+    if not clock.reached(tx, market["gate_closes_ms"]):
         raise ChaincodeError("marketId", f"market {market_id} can be cleared only after its gate closes at "
-                             f"{market['gate_closes']} (now {clock.iso(tx.now_ms)})")
+                             f"{market['gate_closes']} (now {clock.iso(tx.now_ms)}, this endorser's clock "
+                             f"{clock.iso(tx.local_ms)})")
     placed = await bids.active_bids(tx, market_id)
     active = placed
     if markets.is_capacity(market):

@@ -1,4 +1,13 @@
-"""Time on the ledger: only the transaction timestamp (identical on every endorser), never the wall clock.
+"""Time on the ledger: only the transaction timestamp (identical on every endorser) is ever written.
+
+The timestamp is the submitter's claim. Each endorser therefore holds it against its own clock and refuses
+a transaction that claims a time ahead of its clock by more than the network's bound
+(``clock_skew_seconds`` in the governance record, default 10 s), and a bid or enrolment that claims a time
+behind it by more than the bound; because every market organisation endorses every transaction, no single
+participant can move time by more than that bound. Deadlines (gate closure) are judged by both clocks:
+a gate is open only while the claimed time *and* the endorser's clock are before it closes, and has
+passed only when both are at or after it, so a back-dated bid after closure is refused and the DSO
+cannot close or clear a market early. The endorser's clock only ever refuses: it never shapes a write.
 
 Instants are kept as integer milliseconds since the Unix epoch and printed as ISO-8601 UTC with
 milliseconds and a ``Z`` (``2026-11-21T10:00:00.000Z``), the format the capacity oracle expects.
@@ -9,6 +18,7 @@ offset is applied, so that printing it never leaves the calendar (year 0 or 1000
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,6 +40,48 @@ def tx_millis(timestamp: Any) -> int:
     if timestamp is None:
         raise ChaincodeError("tx.timestamp", "the transaction has no timestamp")
     return int(timestamp.seconds) * 1000 + int(timestamp.nanos) // 1_000_000
+
+
+#: the bound when the governance record names none
+DEFAULT_SKEW_SECONDS = 10
+MAX_SKEW_SECONDS = 300
+
+
+def wall_clock_ms() -> int:
+    """This endorser's clock (the chaincode server's host)."""
+    return time.time_ns() // 1_000_000
+
+
+def require_not_ahead(tx: Any) -> None:
+    """Refuse a transaction that claims a time further ahead of this endorser's clock than the bound.
+
+    Every write is checked: claiming a later time is how a deadline would be brought forward.
+    """
+    if tx.now_ms - tx.local_ms > tx.skew_ms:
+        raise ChaincodeError("tx.timestamp", f"is {(tx.now_ms - tx.local_ms) / 1000:+.1f} s from this endorser's "
+                             f"clock; the network allows at most {tx.skew_ms // 1000} s either way")
+
+
+def require_not_behind(tx: Any) -> None:
+    """Refuse a transaction that claims a time further behind this endorser's clock than the bound.
+
+    Only where an earlier time is an advantage (a bid or enrolment before the gate closes, first come
+    first served): a clearing may reach the last endorsers long after it was proposed, because the
+    gateway endorses on its own peer first and the oracle can take seconds there.
+    """
+    if tx.local_ms - tx.now_ms > tx.skew_ms:
+        raise ChaincodeError("tx.timestamp", f"is {(tx.now_ms - tx.local_ms) / 1000:+.1f} s from this endorser's "
+                             f"clock; the network allows at most {tx.skew_ms // 1000} s either way")
+
+
+def before(tx: Any, instant_ms: int) -> bool:
+    """Both the claimed time and this endorser's clock are before ``instant_ms``."""
+    return tx.now_ms < instant_ms and tx.local_ms < instant_ms
+
+
+def reached(tx: Any, instant_ms: int) -> bool:
+    """Both the claimed time and this endorser's clock are at or after ``instant_ms``."""
+    return tx.now_ms >= instant_ms and tx.local_ms >= instant_ms
 
 
 def iso(millis: int) -> str:

@@ -62,9 +62,10 @@ class FlexledgerContract(Contract):
 
     Name = CONTRACT_NAME
 
-    def __init__(self, oracle: Oracle | None = None) -> None:
+    def __init__(self, oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> None:
         super().__init__()
         self._oracle = oracle or Oracle()
+        self._local_clock = local_clock
 
     def get_evaluate_transactions(self) -> list[str]:
         return list(EVALUATE)
@@ -94,7 +95,10 @@ class FlexledgerContract(Contract):
         ledger = Ledger(stub, read_only=read_only)
         try:
             tx = Tx(ledger=ledger, caller=caller_of(stub), now_ms=clock.tx_millis(stub.get_tx_timestamp()),
-                    tx_id=str(stub.get_txid() or ""), oracle=self._oracle)
+                    tx_id=str(stub.get_txid() or ""), oracle=self._oracle, local_ms=self._local_clock())
+            if not read_only:
+                tx.skew_ms = 1000 * await governance.clock_skew_seconds(tx)
+                clock.require_not_ahead(tx)
             result = await handler(tx, *args)
             await ledger.flush()
         except ChaincodeError as exc:
@@ -230,8 +234,8 @@ def _camel(name: str) -> str:
     return head + "".join("JSON" if part == "json" else part.capitalize() for part in rest)
 
 
-def build_chaincode(oracle: Oracle | None = None) -> Any:
+def build_chaincode(oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> Any:
     """The ``ContractChaincode`` the server (and the unit tests) run."""
     from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
 
-    return ContractChaincode.new_chaincode(FlexledgerContract(oracle))
+    return ContractChaincode.new_chaincode(FlexledgerContract(oracle, local_clock))

@@ -26,6 +26,12 @@ ROLE_FIELDS: dict[str, str] = {
 }
 
 
+async def clock_skew_seconds(tx: Tx) -> int:
+    """The network's bound on a timestamp's distance from an endorser's clock (before governance: the default)."""
+    record = await tx.ledger.get(key("marketplace"))
+    return int(record.get("clock_skew_seconds", clock.DEFAULT_SKEW_SECONDS)) if record else clock.DEFAULT_SKEW_SECONDS
+
+
 async def load(tx: Tx) -> dict[str, Any]:
     record = await tx.ledger.get(key("marketplace"))
     if record is None:
@@ -77,8 +83,10 @@ def has_role(record: dict[str, Any], tx: Tx, *roles: str) -> bool:
 def parse_config(config: Any, caller_msp: str) -> dict[str, Any]:
     """Validate the governance document of ``InitMarketplace``."""
     fields = ("dso", "aggregators", "auditors", "tso", "settlement", "admins")
-    doc = validate.obj(config, "config", fields, ("dso", "aggregators", "settlement"))
+    doc = validate.obj(config, "config", (*fields, "clock_skew_seconds"), ("dso", "aggregators", "settlement"))
     record: dict[str, Any] = {"dso": validate.ident(doc["dso"], "config.dso")}
+    record["clock_skew_seconds"] = validate.integer(doc.get("clock_skew_seconds", clock.DEFAULT_SKEW_SECONDS),
+                                                    "config.clock_skew_seconds", 1, clock.MAX_SKEW_SECONDS)
     for name in fields[1:]:
         default = [caller_msp] if name == "admins" else []
         items = validate.string_list(doc.get(name, default), f"config.{name}")

@@ -51,9 +51,10 @@ def gate_open(market: dict[str, Any], now_ms: int) -> bool:
 
 
 def require_gate_open(tx: Tx, market: dict[str, Any], field: str) -> None:
-    """Bids and cancellations only while the gate is open, judged by the transaction timestamp."""
+    """Bids and cancellations only while the gate is open, by the claimed time and this endorser's clock."""
+    clock.require_not_behind(tx)
     now = clock.iso(tx.now_ms)
-    if market["status"] != "open" or tx.now_ms >= market["gate_closes_ms"]:
+    if market["status"] != "open" or not clock.before(tx, market["gate_closes_ms"]):
         raise ChaincodeError(field, f"the gate of market {market['id']} closed at {market['gate_closes']} (now {now})")
     if tx.now_ms < market["gate_opens_ms"]:
         raise ChaincodeError(field, f"the gate of market {market['id']} opens at {market['gate_opens']} (now {now})")
@@ -206,7 +207,8 @@ async def update_market(tx: Tx, market_id: str, patch_json: str) -> dict[str, An
 async def enrol(tx: Tx, market_id: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     market = await load(tx, market_id)
-    if market["status"] != "open" or tx.now_ms >= market["gate_closes_ms"]:
+    clock.require_not_behind(tx)
+    if market["status"] != "open" or not clock.before(tx, market["gate_closes_ms"]):
         raise ChaincodeError("marketId", f"market {market_id} no longer takes enrolments (gate closed {market['gate_closes']})")
     k = key("enrolment", market_id, tx.caller.msp_id)
     if await tx.ledger.get(k) is not None:
@@ -226,9 +228,9 @@ async def close_gate(tx: Tx, market_id: str) -> dict[str, Any]:
     market = await load(tx, market_id)
     if market["status"] != "open":
         raise ChaincodeError("marketId", f"market {market_id} is already {market['status']}")
-    if tx.now_ms < market["gate_closes_ms"]:
+    if not clock.reached(tx, market["gate_closes_ms"]):
         raise ChaincodeError("marketId", f"the gate of market {market_id} closes at {market['gate_closes']}, "
-                             f"not before (now {clock.iso(tx.now_ms)})")
+                             f"not before (now {clock.iso(tx.now_ms)}, this endorser's clock {clock.iso(tx.local_ms)})")
     market["status"] = "closed"
     market["closed_at"] = clock.iso(tx.now_ms)
     market["updated_at"] = market["closed_at"]

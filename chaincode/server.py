@@ -173,7 +173,21 @@ def create_server(config: ServerConfig, chaincode: Any) -> tuple[grpc.aio.Server
     return server, port
 
 
+def warm_up() -> None:
+    """Load the oracle (pyomo, HiGHS) before taking requests.
+
+    Why: imported lazily, the first clearing after a start paid seconds of imports on this peer, and the
+    gateway only sends the proposal on to the other organisations' peers once its own has answered; the
+    claimed time of that proposal then looked stale to them (chaincode.clock).
+    """
+    import clearing.api  # noqa: F401 - the import is the point
+    from clearing.provenance import highs_version
+
+    highs_version()
+
+
 async def serve(config: ServerConfig) -> None:
+    warm_up()
     # One worker: pyomo keeps process-global state, so clearings run one at a time, but off the event loop.
     oracle = Oracle(fault=config.oracle_fault, executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="oracle"))
     server, port = create_server(config, build_chaincode(oracle))
@@ -191,8 +205,11 @@ async def serve(config: ServerConfig) -> None:
 def main(env: Mapping[str, str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("fabric_chaincode_python", "asyncio", "grpc"):
+    for noisy in ("fabric_chaincode_python", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # fabric-chaincode-python logs through the "asyncio" logger, at WARNING for every message from the peer
+    # ("-->> Look out!"): hundreds of thousands of lines and a measurable share of the chaincode's CPU
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     try:
         config = ServerConfig.from_env(os.environ if env is None else env)
     except ConfigError as exc:

@@ -174,6 +174,9 @@ class Chain:
         self.use_oracle(oracle or Oracle())
         self.ledger = FakeLedger()
         self.now_ms = parse_iso("2026-11-20T08:00:00Z", "now")
+        #: how far every endorser's own clock is ahead of the claimed transaction time (ms)
+        self.clock_offset_ms = 0
+        self.contract._local_clock = lambda: self.now_ms + self.clock_offset_ms
         self._seq = 0
 
     def use_oracle(self, oracle: Oracle) -> None:

@@ -90,8 +90,9 @@ def _proposal(msp: str, pem: bytes, ts: Timestamp, tx_id: str) -> proposal_pb2.S
 
 
 def test_contract_runs_on_the_real_shim_stub() -> None:
-    cc = build_chaincode()
     peer = PeerSide()
+    # the endorser's clock agrees with the (fixed) transaction time
+    cc = build_chaincode(local_clock=lambda: peer.ts.seconds * 1000)
     counter = iter(range(1, 100))
 
     def call(msp: str, role: str, fn: str, *args: Any) -> tuple[Any, list[Any]]:
