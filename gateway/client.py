@@ -40,7 +40,8 @@ class Timeouts:
     evaluate: float = 30.0
     endorse: float = 60.0
     submit: float = 30.0
-    commit_status: float = 120.0
+    #: how long to wait for the commit of a transaction the orderers accepted; past it the outcome is unknown
+    commit_status: float = 60.0
     #: right after a network starts, the gateway's discovery may not yet see every org's peer (gossip is
     #: still converging) and answers FAILED_PRECONDITION "no combination of peers"; retry that this long
     discovery_settle: float = 30.0

@@ -132,12 +132,36 @@ class EndorseError(RpcFailure):
         return text
 
 
+#: what a caller needs to know when the outcome of a submitted transaction is unknown
+OUTCOME_UNKNOWN = (
+    "outcome unknown: the transaction may still commit or may be lost (e.g. with a failing orderer); look it up "
+    "by its id before acting on it, or send the call again as a new transaction when it carries its own id "
+    "(a bid, a device: a second copy is refused)"
+)
+#: how a gateway reports that the orderers could not be reached or did not answer in time
+_UNREACHED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED)
+
+
 class SubmitError(RpcFailure):
-    """The orderers did not accept the endorsed transaction."""
+    """The orderers did not accept the endorsed transaction, or could not be reached (outcome unknown)."""
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when the transaction may have reached an orderer although the call failed."""
+        return self.code in _UNREACHED
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{OUTCOME_UNKNOWN} (transaction {self.transaction_id}): {text}" if self.outcome_unknown else text
 
 
 class CommitStatusError(RpcFailure):
-    """The commit status of a submitted transaction could not be obtained."""
+    """The commit status of a submitted transaction could not be obtained: its outcome is unknown."""
+
+    outcome_unknown = True
+
+    def __str__(self) -> str:
+        return f"{OUTCOME_UNKNOWN} (transaction {self.transaction_id}): {super().__str__()}"
 
 
 class EventsError(RpcFailure):

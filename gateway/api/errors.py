@@ -22,7 +22,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from gateway.ca import CAError
-from gateway.errors import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure
+from gateway.errors import (
+    CommitError,
+    CommitStatusError,
+    ConfigError,
+    EndorseError,
+    GatewayError,
+    RpcFailure,
+    SubmitError,
+)
 
 log = logging.getLogger("gateway.api")
 
@@ -96,6 +104,8 @@ def from_gateway_error(exc: GatewayError) -> ApiError:
     if isinstance(exc, EndorseError) and exc.mismatched_orgs:
         return ApiError(502, "endorsement_mismatch", f"organisations computed different results "
                         f"({exc.disagreement_summary()}): nothing was written")
+    if isinstance(exc, (SubmitError, CommitStatusError)) and exc.outcome_unknown:
+        return ApiError(504, "outcome_unknown", str(exc))
     if isinstance(exc, RpcFailure):
         text = exc.chaincode_message
         if text is not None:

@@ -110,3 +110,24 @@ def test_rest_names_agreed_and_differed_organisations_in_the_502() -> None:
     api = from_gateway_error(_mismatch(["agg2MSP"], {"aa" * 32: ["agg1MSP", "dsoMSP"], "bb" * 32: ["agg2MSP"]}))
     assert api.status == 502 and api.code == "endorsement_mismatch"
     assert "agreed: agg1MSP, dsoMSP" in api.message and "differed: agg2MSP" in api.message
+
+
+def test_a_lost_commit_status_is_an_outcome_unknown_504_that_says_what_to_do() -> None:
+    from gateway.errors import CommitStatusError
+
+    error = CommitStatusError(message="context deadline exceeded", code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                              transaction_id="ab12")  # fmt: skip
+    assert error.outcome_unknown and str(error).startswith("outcome unknown: ")
+    assert "ab12" in str(error) and "new transaction" in str(error)
+    api = from_gateway_error(error)
+    assert (api.status, api.code) == (504, "outcome_unknown")
+
+
+def test_an_unreachable_orderer_leaves_the_outcome_unknown_but_a_refusal_does_not() -> None:
+    from gateway.errors import SubmitError
+
+    unreachable = SubmitError(message="connection refused", code=grpc.StatusCode.UNAVAILABLE, transaction_id="t1")
+    refused = SubmitError(message="rejected by orderer", code=grpc.StatusCode.ABORTED, transaction_id="t2")
+    assert unreachable.outcome_unknown and str(unreachable).startswith("outcome unknown")
+    assert not refused.outcome_unknown and not str(refused).startswith("outcome unknown")
+    assert from_gateway_error(refused).code != "outcome_unknown"
