@@ -49,6 +49,10 @@ class Timeouts:
     #: org's peer that has not committed that block yet, while the own org's peer accepted it; the same
     #: signed proposal is endorsed again for up to this long before the refusal is reported
     peer_catch_up: float = 6.0
+    #: an endorsing peer that cannot be reached (crashed, restarting) is waited for this long before the
+    #: endorsement is reported failed; kept below the network's clock bound (10 s), past which the peers
+    #: would refuse the same signed proposal as stale
+    peer_unreachable: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,11 @@ class Status:
     @property
     def successful(self) -> bool:
         return self.code == transaction_pb2.VALID
+
+
+def _unreachable(detail: str) -> bool:
+    """An endorser's error detail saying it could not be reached (as Fabric's gateway words it)."""
+    return "code = Unavailable" in detail or "connection refused" in detail
 
 
 class Gateway:
@@ -258,13 +267,17 @@ class Proposal:
                 code, text = exc.code(), exc.details() or ""  # type: ignore[attr-defined]
                 elapsed = time.monotonic() - start
                 discovering = code == grpc.StatusCode.FAILED_PRECONDITION and "no combination of peers" in text
-                lagging = False
+                lagging = unreachable = False
                 if code == grpc.StatusCode.ABORTED:
                     details = details_of(exc)
+                    unreachable = bool(details) and all(_unreachable(d.message) for d in details)
                     lagging = bool(details) and all(d.msp_id and d.msp_id != local for d in details)
-                if discovering and elapsed < timeouts.discovery_settle:
+                elif code == grpc.StatusCode.UNAVAILABLE:  # the gateway's own peer
+                    unreachable = True
+                settling = discovering and elapsed < timeouts.discovery_settle
+                if settling or (unreachable and elapsed < timeouts.peer_unreachable):
                     time.sleep(0.5)
-                elif lagging and elapsed < timeouts.peer_catch_up:
+                elif lagging and not unreachable and elapsed < timeouts.peer_catch_up:
                     time.sleep(0.25)
                 else:
                     raise

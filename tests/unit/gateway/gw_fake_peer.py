@@ -65,6 +65,10 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):
         self.diverging: set[str] = set()
         #: the next N endorsements are refused by a remote org's peer, as one that lags a block behind
         self.lagging_refusals = 0
+        #: the next N endorsements fail because a remote org's peer is down (being restarted)
+        self.unreachable_endorsements = 0
+        #: the next N endorse calls find this (the gateway's own) peer unavailable, as while it restarts
+        self.unavailable_endorsements = 0
         self.calls: list[tuple[str, list[str]]] = []
         self.height = 1
         self.blocks: dict[int, list[chaincode_event_pb2.ChaincodeEvent]] = {}
@@ -131,6 +135,15 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):
                                                                           if o != self.local_org]
         self.calls.append(("Endorse", orgs))
         status, message, result, event = self.chaincode.invoke(fn, args, msp)
+        if self.unavailable_endorsements > 0:
+            self.unavailable_endorsements -= 1
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection refused")
+        if self.unreachable_endorsements > 0 and len(orgs) > 1:
+            self.unreachable_endorsements -= 1
+            self._abort(context, grpc.StatusCode.ABORTED, "failed to collect enough transaction endorsements, "
+                        "see attached details for more info", [ErrorDetail(
+                            f"peer0.{orgs[-1]}:7051", orgs[-1], "rpc error: code = Unavailable desc = connection "
+                            "error: desc = \"transport: Error while dialing: dial tcp: connect: connection refused\"")])
         if self.lagging_refusals > 0 and len(orgs) > 1:
             self.lagging_refusals -= 1
             text = f"chaincode response 500, bid.market_id: {msp} is not enrolled in market m1"

@@ -196,3 +196,31 @@ def test_a_chaincode_refusal_is_never_retried(gw, fake):
     with pytest.raises(EndorseError):
         contract(gw).submit("Fail", retry=RetryPolicy(attempts=5, backoff=0))
     assert [c[0] for c in servicer.calls].count("Endorse") == 1
+
+
+def test_an_endorsing_peer_being_restarted_is_waited_for_within_a_bound(gw, fake):
+    servicer, _ = fake
+    servicer.unreachable_endorsements = 2
+    assert contract(gw).submit("Put", "k-restart", "v") == b"v"
+    assert [c[0] for c in servicer.calls].count("Endorse") == 3
+
+
+def test_the_gateways_own_peer_being_restarted_is_waited_for_too(gw, fake):
+    servicer, _ = fake
+    servicer.unavailable_endorsements = 2
+    assert contract(gw).submit("Put", "k-own-restart", "v") == b"v"
+
+
+def test_an_unreachable_peer_is_reported_once_the_bound_has_passed(ca, user1, fake):
+    from conftest import PEER_NAME
+
+    from gateway.client import Timeouts, connect
+    from gateway.identity import signer_from_pem
+
+    servicer, port = fake
+    servicer.unreachable_endorsements = 1000
+    g = connect(f"127.0.0.1:{port}", X509Identity("agg1MSP", user1.cert_pem), signer_from_pem(user1.key_pem),
+                tls_root_cert=ca.cert_pem, server_name=PEER_NAME, timeouts=Timeouts(peer_unreachable=1.0))
+    with g, pytest.raises(EndorseError, match="connection refused"):
+        contract(g).submit("Put", "k-down", "v")
+    assert 2 <= [c[0] for c in servicer.calls].count("Endorse") <= 4
