@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gw_fake_peer as fake_gateway
 import pytest
+from gw_api_support import Env, build
 from gw_pki import PEER_NAME, Issued, TestCA
 
 from gateway.client import Gateway, Timeouts, connect
@@ -66,3 +67,11 @@ def profile_file(tmp_path: Path, fake, ca: TestCA, user1: Issued) -> Path:
     path = tmp_path / "agg1.json"
     path.write_text(json.dumps(profile))
     return path
+
+
+@pytest.fixture()
+def env(tmp_path: Path, ca: TestCA) -> Iterator[Env]:
+    """The REST app on an in-memory ledger (gw_api_support.build), closed after the test."""
+    built = build(tmp_path, ca)
+    yield built
+    built.close()

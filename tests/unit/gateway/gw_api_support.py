@@ -132,3 +132,14 @@ def build(tmp: Path, ca: TestCA, ledger: Any = None) -> Env:
 
     ledger.identity = identity  # type: ignore[method-assign]
     return Env(ledger, clients["agg1"], clients["agg2"], clients["dso"], clients["auditor"], tokens, fake_ca)
+
+
+MARKET = {"id": "x1", "kind": "flexibility", "day": "2026-11-21", "gate_opens": "2026-11-21T00:00:00Z",
+          "gate_closes": "2026-11-21T10:00:00Z"}
+
+
+def error_of(response: Any) -> dict:
+    """The one error body every REST error has, checked for its shape."""
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    return body["error"]

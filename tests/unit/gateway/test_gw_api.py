@@ -6,7 +6,7 @@ import json
 
 import grpc
 import pytest
-from gw_api_support import build
+from gw_api_support import error_of
 
 from gateway.errors import EndorseError, ErrorDetail, EvaluateError
 
@@ -14,19 +14,6 @@ DEVICE = {"id": "bat1", "type": "storage", "max_power_mw": 0.5, "min_power_mw": 
           "node": "1", "feeder": "F1"}
 FLEX_BID = {"id": "b1", "market_id": "m1", "device": "bat1",
             "products": {"p_up": {"price_eur_per_mwh": 12.0, "quantity_mw": [0.1]}}}
-
-
-@pytest.fixture()
-def env(tmp_path, ca):
-    built = build(tmp_path, ca)
-    yield built
-    built.close()
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
-    return body["error"]
 
 
 def test_health_needs_no_token(env):

@@ -5,26 +5,10 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from gw_api_support import build
+from gw_api_support import MARKET, error_of
 
 from gateway.api.errors import chaincode_status, from_gateway_error
 from gateway.errors import PAYLOAD_MISMATCH, EndorseError, ErrorDetail
-
-MARKET = {"id": "x1", "kind": "flexibility", "day": "2026-11-21", "gate_opens": "2026-11-21T00:00:00Z",
-          "gate_closes": "2026-11-21T10:00:00Z"}
-
-
-@pytest.fixture()
-def env(tmp_path, ca):
-    built = build(tmp_path, ca)
-    yield built
-    built.close()
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
-    return body["error"]
 
 
 @pytest.mark.parametrize("message", [

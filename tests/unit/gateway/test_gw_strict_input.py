@@ -4,7 +4,7 @@ the field for every bad input, and nothing reaches the ledger when the service a
 from __future__ import annotations
 
 import pytest
-from gw_api_support import build
+from gw_api_support import MARKET, build, error_of
 
 from clearing import limits
 
@@ -12,21 +12,6 @@ DEVICE = {"id": "bat1", "type": "storage", "max_power_mw": 0.5, "min_power_mw": 
           "node": "1", "feeder": "F1"}
 BID = {"id": "b1", "market_id": "m1", "device": "bat1", "periods": [0], "quantity_mw": 1.0,
        "price_eur_per_mwh": 3.0}
-MARKET = {"id": "x1", "kind": "flexibility", "day": "2026-11-21", "gate_opens": "2026-11-21T00:00:00Z",
-          "gate_closes": "2026-11-21T10:00:00Z"}
-
-
-@pytest.fixture()
-def env(tmp_path, ca):
-    built = build(tmp_path, ca)
-    yield built
-    built.close()
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
-    return body["error"]
 
 
 def writes(env) -> list[str]:
