@@ -65,10 +65,26 @@ class Network:
         """The Fabric build the binaries are of: decides how every config is rendered."""
         return fabric_build()
 
-    def fingerprint(self) -> str:
-        """What the genesis block was made for: the topology and the Fabric line."""
-        doc = {"topology": repr(self.topo), "fabric": self.fabric.line.key}
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+    def fingerprint(self) -> dict[str, str]:
+        """What the genesis block was made for: the Fabric line and the topology (orgs, ports, channel)."""
+        return {"fabric_line": self.fabric.line.key,
+                "topology": hashlib.sha256(repr(self.topo).encode()).hexdigest()[:16]}  # fmt: skip
+
+    def _refuse_foreign_state(self, state: dict[str, Any]) -> None:
+        """A genesis block made for another Fabric line or topology must not be run on (it fails obscurely)."""
+        made = state.get("fingerprint")
+        if not isinstance(made, dict):
+            return  # a state folder from before fingerprints: nothing to compare
+        now = self.fingerprint()
+        changed = []
+        if made.get("fabric_line") != now["fabric_line"]:
+            changed.append(f"it was made with {state.get('fabric', made.get('fabric_line'))}, the binaries now are "
+                           f"{self.fabric.summary}")
+        if made.get("topology") != now["topology"]:
+            changed.append("its organisations, ports or channel differ from this topology (FLEXLEDGER_BASE_PORT?)")
+        if changed:
+            raise RuntimeError(f"{self.layout.home} holds a network whose genesis block does not fit: "
+                               + "; ".join(changed) + ". Run 'flexledger network down' first (its ledgers are lost).")
 
     # ---- process specs ------------------------------------------------------------------
     def _enrolled(self, org: Org, node: str) -> Enrolled:
@@ -143,12 +159,7 @@ class Network:
             self.topo.org(oracle_fault)  # unknown org → KeyError with the known names
         started = time.monotonic()
         state = self.state()
-        if state.get("fingerprint") not in (None, self.fingerprint()):
-            raise RuntimeError(
-                f"{self.layout.home} holds a network made for {state.get('fabric', 'another Fabric')} and another "
-                f"topology or Fabric line than {self.fabric.summary} with these ports; its genesis block does not "
-                "fit: run 'flexledger network down' first (its ledgers are lost)"
-            )
+        self._refuse_foreign_state(state)
         if state.get("ready"):
             if state.get("oracle_fault") != oracle_fault:
                 self._switch_oracle_fault(state, oracle_fault)
