@@ -81,7 +81,9 @@ class AcReport:
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers: AC voltage range, AC vs linear deviation, violations, worst branch."""
-        worst = max((b for b in self.branches if b.loading is not None), key=lambda b: b.loading, default=None)
+        worst = max(
+            (b for b in self.branches if b.loading is not None), key=lambda b: b.loading, default=None
+        )
         dev = max(self.nodes, key=lambda n: abs(n.deviation_pu))
         return {
             "v_ac_min_pu": min(n.v_ac_pu for n in self.nodes),
@@ -132,17 +134,27 @@ class AcReport:
             f"  violations        {s['voltage_violations']} voltage, {s['branch_violations']} branch",
         ]
         w = s["worst_branch"]
-        lines.append("  worst branch      " + ("no branch limits" if w is None else
-                                              f"{w['branch']} period {w['period']}: loading {w['loading']:.1%}"))
+        lines.append(
+            "  worst branch      "
+            + (
+                "no branch limits"
+                if w is None
+                else f"{w['branch']} period {w['period']}: loading {w['loading']:.1%}"
+            )
+        )
         lines.append(f"  max losses        {s['losses_mwh_per_hour_max']:.4f} MW (per period)")
         for n in self.nodes:
             if n.violation:
-                lines.append(f"  ! node {n.node} period {n.period}: v_ac {n.v_ac_pu:.4f} pu {n.violation} "
-                             f"(linear {n.v_linear_pu:.4f})")
+                lines.append(
+                    f"  ! node {n.node} period {n.period}: v_ac {n.v_ac_pu:.4f} pu {n.violation} "
+                    f"(linear {n.v_linear_pu:.4f})"
+                )
         for b in self.branches:
             if b.violation:
-                lines.append(f"  ! branch {b.branch} period {b.period}: loading {b.loading:.1%} "
-                             f"(p {b.p_mw:.4f} MW, q {b.q_mvar:.4f} MVAr)")
+                lines.append(
+                    f"  ! branch {b.branch} period {b.period}: loading {b.loading:.1%} "
+                    f"(p {b.p_mw:.4f} MW, q {b.q_mvar:.4f} MVAr)"
+                )
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -158,14 +170,18 @@ def _series(value: Any, field_name: str, periods: int) -> list[float]:
     return out
 
 
-def _check_result(inst: FlexInstance, result: Any) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[float]]]:
+def _check_result(
+    inst: FlexInstance, result: Any
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[float]]]:
     """Validate the result against its input; return (dispatch, linear voltages)."""
     if not isinstance(result, Mapping):
         raise ValidationError("result", "must be a JSON object")
     if result.get("schema") != RESULT_SCHEMA:
         raise ValidationError("result.schema", f"must be {RESULT_SCHEMA!r}, got {result.get('schema')!r}")
     if "input_hash" in result and result["input_hash"] != inst.input_hash():
-        raise ValidationError("result.input_hash", "does not match the input document (a result of another input?)")
+        raise ValidationError(
+            "result.input_hash", "does not match the input document (a result of another input?)"
+        )
     if result.get("periods", inst.periods) != inst.periods:
         raise ValidationError("result.periods", f"is {result.get('periods')!r}, the input has {inst.periods}")
     volts = result.get("voltages_pu")
@@ -195,7 +211,9 @@ def _check_result(inst: FlexInstance, result: Any) -> tuple[dict[str, dict[str, 
     return dispatch, voltages
 
 
-def net_injections(inst: FlexInstance, dispatch: Mapping[str, Mapping[str, list[float]]]) -> list[dict[str, tuple[float, float]]]:
+def net_injections(
+    inst: FlexInstance, dispatch: Mapping[str, Mapping[str, list[float]]]
+) -> list[dict[str, tuple[float, float]]]:
     """Per period, per node: (P, Q) withdrawn (load convention: baseline demand - generation - up + down)."""
     net = [{n.id: [0.0, 0.0] for n in inst.nodes} for _ in range(inst.periods)]
     for r in inst.baseline:
@@ -212,6 +230,15 @@ def net_injections(inst: FlexInstance, dispatch: Mapping[str, Mapping[str, list[
     return [{n: (pq[0], pq[1]) for n, pq in period.items()} for period in net]
 
 
+def _ratio(flow: float, limit: float | None) -> float | None:
+    """|flow| / limit; None without a limit. A zero limit counts any flow beyond the tolerance as huge."""
+    if limit is None:
+        return None
+    if abs(flow) <= TOLERANCE:
+        return 0.0
+    return abs(flow) / max(limit, 1e-9)
+
+
 def check_ac(document: Mapping[str, Any], result: Mapping[str, Any], base_kv: float = 20.0) -> AcReport:
     """Run an AC power flow per period of the cleared dispatch and compare with limits and the linear model.
 
@@ -225,8 +252,10 @@ def check_ac(document: Mapping[str, Any], result: Mapping[str, Any], base_kv: fl
     warnings: list[str] = []
     shed = (result.get("shed_load_mwh") or 0.0, result.get("shed_generation_mwh") or 0.0)
     if any(isinstance(x, int | float) and x > 0 for x in shed):
-        warnings.append(f"the result sheds {shed[0]} MWh load and {shed[1]} MWh generation, but does not say where: "
-                        "the AC check uses the baseline without shedding")
+        warnings.append(
+            f"the result sheds {shed[0]} MWh load and {shed[1]} MWh generation, but does not say where: "
+            "the AC check uses the baseline without shedding"
+        )
     z_base = base_kv**2 / inst.base_mva
     net = pp.create_empty_network(sn_mva=inst.base_mva)
     bus = {n.id: pp.create_bus(net, vn_kv=base_kv, name=n.id) for n in inst.nodes}
@@ -251,7 +280,9 @@ def check_ac(document: Mapping[str, Any], result: Mapping[str, Any], base_kv: fl
         try:
             pp.runpp(net, algorithm="nr", init="flat", calculate_voltage_angles=True, numba=False)
         except pp.LoadflowNotConverged as exc:
-            raise RuntimeError(f"AC power flow did not converge in period {t}: the dispatch is not AC feasible") from exc
+            raise RuntimeError(
+                f"AC power flow did not converge in period {t}: the dispatch is not AC feasible"
+            ) from exc
         slack_p.append(round(float(net.res_ext_grid.p_mw.iloc[0]), DIGITS))
         for n in inst.nodes:
             v = round(float(net.res_bus.vm_pu.at[bus[n.id]]), DIGITS)
@@ -262,8 +293,7 @@ def check_ac(document: Mapping[str, Any], result: Mapping[str, Any], base_kv: fl
         for b in inst.branches:
             res = net.res_line.loc[line[b.id]]
             p, q = float(res.p_from_mw), float(res.q_from_mvar)
-            ratios = [abs(p) / b.p_max_mw if b.p_max_mw else (math.inf if b.p_max_mw == 0 and abs(p) > TOLERANCE else None),
-                      abs(q) / b.q_max_mvar if b.q_max_mvar else (math.inf if b.q_max_mvar == 0 and abs(q) > TOLERANCE else None)]
+            ratios = [_ratio(p, b.p_max_mw), _ratio(q, b.q_max_mvar)]
             known = [x for x in ratios if x is not None]
             loading = round(max(known), DIGITS) if known else None
             branches.append(BranchCheck(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pkgutil
 
 #: The order ``--help`` lists the sub-commands in; any other module here comes after them.
-_PREFERRED_ORDER = ("network", "tx", "clear", "experiment", "gateway", "demo")
+_PREFERRED_ORDER = ("network", "tx", "clear", "validate_ac", "experiment", "gateway", "demo")
 
 
 def command_modules() -> list[str]:
