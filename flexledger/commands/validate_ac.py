@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         where = args.result if exc.field.startswith("result") else args.input
         raise UserError(f"{where}: {exc.field}: {exc.message}") from exc
     except RuntimeError as exc:
-        print(f"flexledger: {exc}")
+        print(f"flexledger: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))

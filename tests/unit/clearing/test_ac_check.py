@@ -155,3 +155,15 @@ def test_oracle_neither_imports_nor_hashes_the_ac_check() -> None:
     ).stdout.split()
     assert out == ["False", "False"]
     assert not any("ac_check" in s for s in oracle._SOURCES)
+
+
+def test_diverging_ac_flow_is_not_feasible(chain_case: tuple[dict, dict], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    """60 MW at the end of the chain has no AC solution (beyond the nose of the PV curve): exit 1."""
+    doc, result = copy.deepcopy(chain_case[0]), copy.deepcopy(chain_case[1])
+    doc["baseline"][0]["demand_mw"] = 60.0
+    del result["input_hash"]
+    with pytest.raises(RuntimeError, match="did not converge in period 0"):
+        check_ac(doc, result)
+    assert main(["validate-ac", *_write(tmp_path, doc, result)]) == 1
+    assert "not AC feasible" in capsys.readouterr().err
