@@ -11,7 +11,6 @@ numbers by a range before any arithmetic. A refusal repeats at most a short pref
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -27,26 +26,6 @@ _DIGITS = re.compile(r"[0-9]+")
 _EXACT = Context(prec=40, traps=[InvalidOperation])
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook``: a JSON object naming a key twice is refused (``json`` would keep the last)."""
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
-    return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def parse_json(text: str, field: str, *, bare: bool = False) -> Any:
     """Decode a JSON argument, bounded in size, depth, strings and numbers; the error names the argument.
 
@@ -57,8 +36,8 @@ def parse_json(text: str, field: str, *, bare: bool = False) -> Any:
     if len(text) > limits.JSON_MAX_BYTES:
         raise ChaincodeError(field, f"must be at most {limits.JSON_MAX_BYTES} characters of JSON, got {len(text)}")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_refuse_duplicates)
-    except _DuplicateKey as exc:
+        value = limits.strict_json(text)
+    except limits.DuplicateKey as exc:
         raise ChaincodeError(field, f"is not valid JSON: an object has the key {echo(exc.key)} twice") from None
     except RecursionError:
         raise ChaincodeError(field, f"is not valid JSON: nested deeper than {limits.JSON_MAX_DEPTH} levels") from None

@@ -2,8 +2,8 @@
 
 Why here, in ``clearing``: the chaincode may import only ``clearing``, the gateway must never import the
 chaincode, and ``clearing`` imports neither, so a module of ``clearing`` is the one place both doors can
-read without crossing a wall. It holds constants and two tiny pure helpers, no market logic, so the
-oracle stays a pure library. The chaincode is the authority; the REST service applies the same limits
+read without crossing a wall. It holds constants and small pure helpers (strict JSON decoding, bounded
+echo), no market logic, so the oracle stays a pure library. The chaincode is the authority; the REST service applies the same limits
 first, so that what the chaincode would refuse for its size, range or shape never travels to the peers,
 and what the REST service accepts the chaincode never refuses for a limit.
 
@@ -14,6 +14,7 @@ that passed its check can never overflow, lose precision or raise.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Final
 
@@ -83,3 +84,33 @@ def echo(value: Any) -> str:
         return f"<an integer of {len(str(value)) if value.bit_length() < 14_000 else 'thousands of'} digits>"
     text = repr(value[: ECHO_MAX_LENGTH + 1]) if isinstance(value, str) else repr(value)
     return text if len(text) <= ECHO_MAX_LENGTH else text[: ECHO_MAX_LENGTH - 1] + "…"
+
+
+# --------------------------------------------------------------------------- strict JSON
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names ``key`` twice (``json`` alone would silently keep the last value)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def strict_json(text: str | bytes) -> Any:
+    """``json.loads`` as both doors read input: a repeated key raises :class:`DuplicateKey`, and NaN or
+    Infinity (not JSON numbers) raise ``ValueError``."""
+    return json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

@@ -9,9 +9,6 @@ unchanged to FastAPI. A refusal uses the service's one error model: 413 for a bo
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearing import limits
@@ -20,30 +17,11 @@ from gateway.api.errors import ApiError, render
 _WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class _Duplicate(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-def _constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def check_json(raw: bytes) -> ApiError | None:
     """The refusal of a JSON body, or None when it is fine (or not JSON at all: FastAPI reports that)."""
     try:
-        json.loads(raw, object_pairs_hook=_pairs, parse_constant=_constant)
-    except _Duplicate as exc:
+        limits.strict_json(raw)
+    except limits.DuplicateKey as exc:
         field = exc.key if limits.is_id(exc.key) else "body"
         return ApiError(422, "validation_error", f"{field}: a JSON object has this key twice", field)
     except RecursionError:
