@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chaincode import __version__, bids, clock, funds, governance, markets, money, network_data
+from chaincode import __version__, bids, clock, coordination, funds, governance, markets, money, network_data
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.state import key
@@ -163,6 +163,8 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
         "cleared_at": now,
         "tx_id": tx.tx_id,
     }
+    if not markets.is_capacity(market):  # DSO-TSO coordination: the rest goes to the TSO (chaincode.coordination)
+        record["offered_to_tso"] = await coordination.offer_undispatched(tx, market, active, outcome.result)
     tx.ledger.put_bytes(key("clearinginput", market_id), outcome.input_bytes)
     tx.ledger.put_bytes(key("clearingresult", market_id), outcome.result_bytes)
     tx.ledger.put(key("clearing", market_id), record)

@@ -31,8 +31,10 @@ from chaincode import (
     funds,
     governance,
     markets,
+    mfrr,
     network_data,
     registry,
+    spot,
 )
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
@@ -48,6 +50,7 @@ EVALUATE = (
     "GetMarketplace", "ReadDevice", "ListDevices", "ReadNetwork", "ReadBaseline", "ReadCapacityLimits",
     "GetBalance", "ReadMarket", "ListMarkets", "ListBids", "GetClearing", "GetHistory", "QueryByParticipant",
     "ListTrades", "TotalFunds",
+    "ReadSpotSession", "ListSpotSessions", "ReadSpotBook", "WholesaleFlows", "ListMfrrBids", "ListMfrrActivations",
 )
 
 Handler = Callable[..., Awaitable[Any]]
@@ -221,6 +224,59 @@ class FlexledgerContract(Contract):
 
     async def TotalFunds(self, ctx: TransactionContext) -> str:
         return await self._run(ctx, audit.total_funds, read_only=True)
+
+    # ----------------------------------------------------------------- wholesale spot (chaincode.spot)
+    async def PublishExchangeKey(self, ctx: TransactionContext, key_json: str) -> str:
+        return await self._run(ctx, spot.publish_exchange_key, key_json)
+
+    async def CreateSpotSession(self, ctx: TransactionContext, session_json: str) -> str:
+        return await self._run(ctx, spot.create_spot_session, session_json)
+
+    async def SubmitSpotOffer(self, ctx: TransactionContext, offer_json: str) -> str:
+        return await self._run(ctx, spot.submit_spot_offer, offer_json)
+
+    async def CheckSpotSession(self, ctx: TransactionContext, session_id: str) -> str:
+        return await self._run(ctx, spot.check_spot_session, session_id)
+
+    async def RecordSpotResults(self, ctx: TransactionContext, session_id: str, results_json: str) -> str:
+        return await self._run(ctx, spot.record_spot_results, session_id, results_json)
+
+    async def SettleSpotSession(self, ctx: TransactionContext, session_id: str) -> str:
+        return await self._run(ctx, spot.settle_spot_session, session_id)
+
+    async def ReadSpotSession(self, ctx: TransactionContext, session_id: str) -> str:
+        return await self._run(ctx, spot.read_spot_session, session_id, read_only=True)
+
+    async def ListSpotSessions(self, ctx: TransactionContext, day: str) -> str:
+        return await self._run(ctx, spot.list_spot_sessions, day, read_only=True)
+
+    async def ReadSpotBook(self, ctx: TransactionContext, session_id: str) -> str:
+        return await self._run(ctx, spot.read_spot_book, session_id, read_only=True)
+
+    async def WholesaleFlows(self, ctx: TransactionContext) -> str:
+        return await self._run(ctx, spot.wholesale_flows, read_only=True)
+
+    # ----------------------------------------------------------------- mFRR (chaincode.mfrr)
+    async def SubmitMfrrBid(self, ctx: TransactionContext, bid_json: str) -> str:
+        return await self._run(ctx, mfrr.submit_mfrr_bid, bid_json)
+
+    async def SetMfrrConsent(self, ctx: TransactionContext, consent_json: str) -> str:
+        return await self._run(ctx, mfrr.set_mfrr_consent, consent_json)
+
+    async def ActivateMfrr(self, ctx: TransactionContext, activation_json: str) -> str:
+        return await self._run(ctx, mfrr.activate_mfrr, activation_json)
+
+    async def RecordMfrrDelivery(self, ctx: TransactionContext, activation_id: str, delivered_mw: str) -> str:
+        return await self._run(ctx, mfrr.record_mfrr_delivery, activation_id, delivered_mw)
+
+    async def SettleMfrrActivation(self, ctx: TransactionContext, activation_id: str) -> str:
+        return await self._run(ctx, mfrr.settle_mfrr_activation, activation_id)
+
+    async def ListMfrrBids(self, ctx: TransactionContext, day: str) -> str:
+        return await self._run(ctx, mfrr.list_mfrr_bids, day, read_only=True)
+
+    async def ListMfrrActivations(self, ctx: TransactionContext, day: str) -> str:
+        return await self._run(ctx, mfrr.list_mfrr_activations, day, read_only=True)
 
 
 def expected_arguments(method: Callable[..., Any]) -> list[str]:

@@ -130,3 +130,29 @@ async def _escrows_of(tx: Tx, msp: str) -> list[dict[str, Any]]:
 
 async def all_balances(tx: Tx) -> list[dict[str, Any]]:
     return await tx.ledger.values("balance")
+
+
+async def receive_external(tx: Tx, msp: str, cents: int) -> None:
+    """Money entering from outside the marketplace (an exchange paying a seller): like a deposit.
+
+    Only the wholesale settlement functions call this and :func:`pay_external`; each records the amount
+    in its settlement record, so that total funds = deposits - withdrawals + wholesale in - wholesale out.
+    """
+    if cents == 0:
+        return
+    balance = await load(tx, msp)
+    balance.available_cents += cents
+    _save(tx, balance)
+
+
+async def pay_external(tx: Tx, scope: str, msp: str, cents: int) -> None:
+    """Money leaving the marketplace from ``msp``'s escrow for ``scope`` (a buyer paying the exchange)."""
+    if cents == 0:
+        return
+    held = await market_escrow(tx, scope, msp)
+    if held < cents:
+        raise ChaincodeError("escrow", f"{msp} holds {held} cents in escrow for {scope}, {cents} needed")
+    balance = await load(tx, msp)
+    balance.escrow_cents -= cents
+    _save(tx, balance)
+    _save_escrow(tx, scope, msp, held - cents)

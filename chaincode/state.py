@@ -42,6 +42,16 @@ KINDS: dict[str, int] = {
     "clearingresult": 1,  # [market id] canonical result bytes
     "trade": 2,  # [market id, 4-digit sequence]
     "settlement": 1,  # [market id]
+    # wholesale modules (chaincode.spot, chaincode.mfrr)
+    "exchangekey": 1,  # [exchange] its published signing key
+    "spotsession": 1,  # [session id]
+    "spotoffer": 2,  # [session id, offer id]
+    "spotbook": 1,  # [session id] canonical bytes of the order book sent to the exchange
+    "spotresult": 1,  # [session id] the exchange's signed results as recorded
+    "spotsettlement": 1,  # [session id]
+    "mfrrbid": 1,  # [bid id]
+    "mfrrconsent": 1,  # [device id] may undispatched local flexibility go to the TSO
+    "mfrractivation": 1,  # [activation id]
 }
 
 

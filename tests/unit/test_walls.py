@@ -15,6 +15,7 @@ FORBIDDEN = {
     "chaincode": {"gateway", "network", "flexledger"},
     "network": {"clearing", "chaincode", "gateway", "flexledger"},
     "gateway": {"chaincode", "network", "flexledger"},
+    "adapters": {"chaincode", "network", "flexledger", "gateway"},
 }  # fmt: skip
 
 

@@ -151,6 +151,8 @@ class FakeStub:
 
 #: The only functions allowed to change the sum of all balances.
 MONEY_IN_OUT = ("Deposit", "Withdraw")
+#: Functions that move money across the marketplace's boundary, and by how much (from their answer).
+EXTERNAL_FLOWS = {"SettleSpotSession": lambda answer: answer["received_cents"] - answer["paid_cents"]}
 
 
 class Refused(Exception):
@@ -214,7 +216,9 @@ class Chain:
         stub = self.last_stub = self.stub(who, fn, args)
         before = self.total_cents()
         answer = self._answer(stub, await self.cc.invoke(stub))
-        if fn not in MONEY_IN_OUT:
+        if fn in EXTERNAL_FLOWS:
+            assert self.total_cents() == before + EXTERNAL_FLOWS[fn](answer), f"{fn} moved money it did not record"
+        elif fn not in MONEY_IN_OUT:
             assert self.total_cents() == before, f"{fn} changed the sum of all balances"
         self.assert_escrow_consistent()
         return answer

@@ -14,6 +14,7 @@ import copy
 import json
 from typing import Any
 
+import cc_wholesale
 from cc_fakes import Chain, FakeLedger, Refused
 from cc_world import (
     ADMIN,
@@ -78,6 +79,7 @@ VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "ListTrades": (AUDITOR, ("CAP1",)),
 }
 VALID["PlaceBid:flex"] = (AGG2, (flex_offer(),))
+VALID.update(cc_wholesale.VALID)
 CALLERS = [ADMIN, AGG1, AGG2, AUDITOR, DSO, SETTLE]
 
 #: Odd JSON values, as raw JSON text (some are not expressible as Python values: huge ints, NaN).
@@ -147,7 +149,7 @@ def calls(draw: st.DrawFn) -> tuple[Any, str, list[str]]:
     return caller, function, text
 
 
-BASE = market_day()
+BASE = cc_wholesale.add_wholesale(market_day())
 BASE_LEDGER = BASE.ledger
 BASE_NOW = BASE.now_ms
 
