@@ -68,7 +68,7 @@ def run_day(net, urls: dict[str, str], out_dir: Path):
     from flexledger.demo.scenario import MarketDay
 
     admins = {org: OrgApi.admin_of(org, url, net.layout.wallet(org)) for org, url in urls.items()}
-    outcome = MarketDay(admins, progress=_say).run()
+    outcome = MarketDay(admins, progress=_say, drop=out_dir / "drop").run()
     payments = report.payments_table(outcome)
     plots = report.write_plots(outcome, payments, out_dir)
     status = net.status()
@@ -83,6 +83,7 @@ def run_day(net, urls: dict[str, str], out_dir: Path):
         "Endorsed by (read from the committed transaction, " + str(committed.get("validation_code")) + ")":
             ", ".join(committed.get("endorsed_by", [])),
         "Plots": ", ".join(str(p) for p in plots),
+        **(outcome.wholesale.lines() if outcome.wholesale else {}),
     }
     for table, frame in (("awards", report.awards_table(outcome)), ("payments", payments),
                          ("balances", report.balances_table(outcome))):  # fmt: skip

@@ -9,14 +9,17 @@ enrol in markets and bid. Auditor: re-verifies every cleared market from the led
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flexledger.demo import data as demo_data
 from flexledger.demo.api import ApiError, OrgApi
+from flexledger.demo.wholesale import WholesaleDay, WholesaleOutcome
 
 Progress = Callable[[str], None]
 
@@ -47,6 +50,7 @@ class DayOutcome:
     balances_before: dict[str, dict[str, int]] = field(default_factory=dict)
     balances_after: dict[str, dict[str, int]] = field(default_factory=dict)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wholesale: WholesaleOutcome | None = None  # after the local markets (balances_after excludes it)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -56,8 +60,11 @@ def _iso(moment: dt.datetime) -> str:
 class MarketDay:
     """Runs the day through the gateways at ``urls`` (org → URL) with the org admins' tokens."""
 
-    def __init__(self, admins: dict[str, OrgApi], progress: Progress = print, gate_seconds: float = 8.0) -> None:
+    def __init__(self, admins: dict[str, OrgApi], progress: Progress = print, gate_seconds: float = 8.0,
+                 drop: Path | None = None) -> None:
         self.admins = admins
+        #: the file drop shared with the (local) exchange and TSO platform
+        self.drop = drop or Path(tempfile.mkdtemp(prefix="flexledger-drop-"))
         self.progress = progress
         self.gate_seconds = gate_seconds
         self.run_id = dt.datetime.now(dt.UTC).strftime("%H%M%S")
@@ -135,8 +142,11 @@ class MarketDay:
 
         outcome.markets.append(self._capacity_day_ahead(data))
         outcome.markets.append(self._capacity_intraday(data, outcome.markets[-1].market_id))
+        wholesale = WholesaleDay(self, self.drop)
+        wholesale.consent(data)
         outcome.markets.append(self._flexibility(data))
         outcome.balances_after = self._balances()
+        outcome.wholesale = wholesale.run(data)
         return outcome
 
     def _register_devices(self, data: demo_data.DayData) -> None:

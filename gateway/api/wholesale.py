@@ -184,3 +184,10 @@ def record_delivery(activation_id: PathId, body: DeliveryIn, who: Dso, state: St
 @router.post("/mfrr/activations/{activation_id}/settle", tags=["mfrr"], summary="Settle a delivered activation")
 def settle_activation(activation_id: PathId, who: Settlement, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "SettleMfrrActivation", activation_id))
+
+
+@router.get("/audit/funds", tags=["auditors"],
+            summary="Total funds and what crossed the boundary through the exchange (conservation check)")
+def funds_and_flows(who: Anyone, state: State) -> Any:
+    total = decode(state.ledger.evaluate(who.user, "TotalFunds"))
+    return {**total, "wholesale": decode(state.ledger.evaluate(who.user, "WholesaleFlows"))}

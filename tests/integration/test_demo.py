@@ -73,3 +73,14 @@ def test_settlement_conserves_money_and_the_summary_and_plots_are_written(market
     assert re.search(r"Transactions on the ledger: \d+ committed, all VALID", summary), summary
     for name in ("dispatch.png", "voltages.png", "payments.png", "awards.csv", "payments.csv", "balances.csv"):
         assert (out / name).stat().st_size > 0
+
+
+def test_the_wholesale_steps_check_trade_and_conserve_money(market_day) -> None:
+    outcome, summary, _ = market_day
+    wholesale = outcome.wholesale
+    assert wholesale.session["status"] == "traded" and wholesale.settlement["session_id"] == wholesale.session["id"]
+    assert sum(wholesale.session["offer_counts"].values()) == 2
+    assert wholesale.total_after_cents == wholesale.total_before_cents + wholesale.flows["net_in_cents"]
+    for activation in wholesale.activations:
+        assert activation["status"] == "settled" and activation["non_delivered_mw"] > 0
+    assert re.search(r"Money across local \+ wholesale: .*: conserved", summary), summary
