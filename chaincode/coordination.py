@@ -31,17 +31,23 @@ async def offer_undispatched(tx: Tx, market: dict[str, Any], active: list[dict[s
                              result: dict[str, Any]) -> list[str]:
     """Create and check the mFRR bids of ``market``'s undispatched flexibility; returns their ids."""
     dispatch = result.get("dispatch_mw") or {}
-    firm = await grid.firm(tx, market["day"], with_activations=False)
-    new_bids = []
+    consenting = []
     for offer in sorted(active, key=lambda b: b["id"]):
-        products = dispatch.get(offer["id"]) or {}
-        for product, mw in products.items():
-            sign = 1 if product == "p_up" else -1 if product == "p_down" else 0
-            for t, q in enumerate(mw if sign else []):
-                grid.add(firm, offer["node"], t, sign * q)
         consent = await tx.ledger.get(key("mfrrconsent", offer["device"]))
-        if not consent or not consent["allow"] or consent["manager"] != offer["owner"]:
-            continue
+        if consent and consent["allow"] and consent["manager"] == offer["owner"]:
+            consenting.append((offer, consent))
+    if not consenting:  # no range read at all: a clearing without consent conflicts with nothing new
+        return []
+    firm = await grid.firm(tx, market["day"], with_activations=False)
+    for offer in active:  # this market's dispatch is firm too (its record is not "cleared" yet)
+        products = dispatch.get(offer["id"]) or {}
+        for t, q in enumerate(products.get("p_up") or []):
+            grid.add(firm, offer["node"], t, q)
+        for t, q in enumerate(products.get("p_down") or []):
+            grid.add(firm, offer["node"], t, -q)
+    new_bids = []
+    for offer, consent in consenting:
+        products = dispatch.get(offer["id"]) or {}
         device = await registry.load(tx, offer["device"])
         for product in sorted(_DIRECTION):
             spec = offer["products"].get(product)

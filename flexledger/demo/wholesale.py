@@ -35,14 +35,15 @@ class WholesaleOutcome:
     activations: list[dict[str, Any]] = field(default_factory=list)
     total_before_cents: int = 0
     total_after_cents: int = 0
-    flows: dict[str, Any] = field(default_factory=dict)
+    #: what crossed the boundary through the exchange during this day's steps (the ledger keeps the running sum)
+    net_in_cents: int = 0
 
     def lines(self) -> dict[str, str]:
         counts = self.session.get("offer_counts", {})
         checked = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         traded = sum(t["amount_cents"] for t in self.session.get("trades", []))
         act = self.activations[0] if self.activations else {}
-        conserved = self.total_after_cents == self.total_before_cents + self.flows.get("net_in_cents", 0)
+        conserved = self.total_after_cents == self.total_before_cents + self.net_in_cents
         return {
             "\nSpot session (network check)": checked or "no offers",
             "Spot trades (signed by the exchange, validated on the ledger)":
@@ -54,7 +55,7 @@ class WholesaleOutcome:
                                 f"{act.get('paid_cents', 0) / 100:.2f} EUR") if act else "none",
             "Money across local + wholesale": (f"total {self.total_after_cents} cents = before "
                                                f"{self.total_before_cents} + exchange net "
-                                               f"{self.flows.get('net_in_cents', 0)}: "
+                                               f"{self.net_in_cents}: "
                                                + ("conserved" if conserved else "NOT CONSERVED")),
         }
 
@@ -77,11 +78,12 @@ class WholesaleDay:
 
     def run(self, data: demo_data.DayData) -> WholesaleOutcome:
         out = WholesaleOutcome()
-        out.total_before_cents = self.day.auditor.get("/audit/funds")["total_cents"]
+        before = self.day.auditor.get("/audit/funds")
         out.session, out.settlement = self._spot(data)
         out.mfrr_bids, out.activations = self._mfrr(data)
-        funds = self.day.auditor.get("/audit/funds")
-        out.total_after_cents, out.flows = funds["total_cents"], funds["wholesale"]
+        after = self.day.auditor.get("/audit/funds")
+        out.total_before_cents, out.total_after_cents = before["total_cents"], after["total_cents"]
+        out.net_in_cents = after["wholesale"]["net_in_cents"] - before["wholesale"]["net_in_cents"]
         return out
 
     def _spot(self, data: demo_data.DayData) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends
 from adapters import config, relay
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.params import PathId
+from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, require, state_of
 from gateway.api.wholesale_models import (
     ActivationIn,
@@ -79,8 +79,8 @@ def create_session(body: SpotSessionIn, who: Dso, state: State) -> Any:
 
 
 @router.get("/spot/sessions", tags=["spot"], summary="Spot sessions (of one day, if given)")
-def list_sessions(who: Anyone, state: State, day: str = "") -> Any:
-    return decode(state.ledger.evaluate(who.user, "ListSpotSessions", day))
+def list_sessions(who: Anyone, state: State, day: Filter = None) -> Any:
+    return decode(state.ledger.evaluate(who.user, "ListSpotSessions", day or ""))
 
 
 @router.get("/spot/sessions/{session_id}", tags=["spot"], summary="A session with its offers and trades")

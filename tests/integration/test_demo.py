@@ -80,7 +80,9 @@ def test_the_wholesale_steps_check_trade_and_conserve_money(market_day) -> None:
     wholesale = outcome.wholesale
     assert wholesale.session["status"] == "traded" and wholesale.settlement["session_id"] == wholesale.session["id"]
     assert sum(wholesale.session["offer_counts"].values()) == 2
-    assert wholesale.total_after_cents == wholesale.total_before_cents + wholesale.flows["net_in_cents"]
+    settled = wholesale.settlement["received_cents"] - wholesale.settlement["paid_cents"]
+    assert wholesale.net_in_cents == settled
+    assert wholesale.total_after_cents == wholesale.total_before_cents + wholesale.net_in_cents
     for activation in wholesale.activations:
         assert activation["status"] == "settled" and activation["non_delivered_mw"] > 0
     assert re.search(r"Money across local \+ wholesale: .*: conserved", summary), summary

@@ -257,3 +257,11 @@ def test_a_foreign_tso_certificate_cannot_activate(spot: Chain) -> None:
     with pytest.raises(Refused, match="^caller.msp: agg1MSP is not allowed to act as tso"):
         spot.invoke(rogue, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.5})
     assert copy.deepcopy(spot.invoke(TSO, "ListMfrrActivations", DAY)) == []
+
+
+def test_a_local_clearing_without_consent_reads_no_wholesale_range(flex: Chain) -> None:
+    flex.invoke(AGG2, "PlaceBid", flex_offer())
+    flex.at(AFTER)
+    assert flex.invoke(DSO, "ClearMarket", "FLEX1")["offered_to_tso"] == []
+    scanned = {start.split("\x00")[1] for start, _ in flex.last_stub.ranges}
+    assert not scanned & {"market", "spotsession", "mfrrbid", "mfrractivation"}, scanned
