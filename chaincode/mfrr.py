@@ -4,8 +4,9 @@ The platform forwards bids and makes sure their activation cannot harm the distr
 
 * ``SubmitMfrrBid`` (aggregator): quantity, price, direction (``up`` = inject more / consume less,
   ``down`` = the opposite) and one activation period of a device it manages. The network check runs at
-  once: on the day's firm state (baseline, cleared local markets, spot trades) and the worst case of the
-  bids already forwarded, the bid is forwarded whole, curtailed, or rejected.
+  once: on the day's firm state (baseline, cleared local markets, spot trades) and the worst case of
+  what is already out (forwarded bids, spot orders awaiting the exchange), the bid is forwarded whole,
+  curtailed, or rejected.
 * DSO-TSO coordination (:mod:`chaincode.coordination`) adds bids the same way, from local offers the DSO
   did not dispatch.
 * ``ActivateMfrr`` (TSO): an activation of a forwarded bid, at most its forwarded quantity, checked
@@ -40,12 +41,6 @@ def scope(activation_id: str) -> str:
     return f"mfrr:{activation_id}"
 
 
-def order_of(bid: dict[str, Any], periods: int, field: str = "forwarded_mw") -> wholesale.Order:
-    quantity = [0.0] * periods
-    quantity[bid["period"]] = bid[field]
-    return wholesale.Order(bid["id"], bid["node"], 1 if bid["direction"] == "up" else -1, tuple(quantity))
-
-
 async def bids_of_day(tx: Tx, day: str) -> list[dict[str, Any]]:
     return [b for b in await tx.ledger.values("mfrrbid") if b["day"] == day]
 
@@ -53,14 +48,15 @@ async def bids_of_day(tx: Tx, day: str) -> list[dict[str, Any]]:
 async def forward(tx: Tx, new_bids: list[dict[str, Any]], day: str, firm: grid.Injections) -> list[dict[str, Any]]:
     """Run the network check on ``new_bids`` (in the given order) and write them forwarded/curtailed/rejected.
 
-    The worst case of every bid of the day already forwarded is reserved first, so that no combination
-    of activations the TSO may choose can break a limit.
+    The worst case of everything of the day already out (:func:`grid.outstanding`: forwarded mFRR bids,
+    spot orders awaiting the exchange) is reserved first, so that no combination of activations and
+    trades the TSO and the exchange may choose can break a limit.
     """
     baseline = await grid.baseline_of(tx, day, "bid.day")
     feeder = grid.feeder(await grid.feeder_document(tx, baseline), firm, "network")
     periods = baseline["periods"]
-    reserved = [order_of(b, periods) for b in await bids_of_day(tx, day) if b["forwarded_mw"]]
-    granted = wholesale.curtail(feeder, [order_of(b, periods, "quantity_mw") for b in new_bids], reserved)
+    reserved = await grid.outstanding(tx, day, periods)
+    granted = wholesale.curtail(feeder, [grid.mfrr_order(b, periods, "quantity_mw") for b in new_bids], reserved)
     for bid in new_bids:
         forwarded = granted[bid["id"]][bid["period"]]
         status = "rejected" if not forwarded else ("forwarded" if forwarded == bid["quantity_mw"] else "curtailed")

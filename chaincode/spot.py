@@ -7,8 +7,9 @@ The platform is only the intermediary: the exchange clears, the ledger checks. F
 3. ``SubmitSpotOffer`` (aggregator, before the session's gate closes): sell (inject) or buy (withdraw)
    MW per period of a device it manages, with a limit price.
 4. ``CheckSpotSession`` (DSO, after the gate): the network check (:mod:`clearing.wholesale`) on the day's
-   baseline and the cleared local markets marks each offer feasible, curtailed or rejected; buy offers
-   escrow their maximum cost; the order book that may leave is stored with its hash.
+   baseline, the cleared local markets and the recorded spot trades, with the worst case of what is
+   already out (forwarded mFRR bids, other sessions' orders awaiting the exchange), marks each offer
+   feasible, curtailed or rejected; buy offers escrow their maximum cost; the book is stored with its hash.
 5. The exchange adapter (outside the chaincode) sends the book and brings back the exchange's result,
    a document signed with the exchange's key.
 6. ``RecordSpotResults`` (DSO relays it): the signature, the book hash, each trade against its order
@@ -137,8 +138,7 @@ async def submit_spot_offer(tx: Tx, offer_json: str) -> dict[str, Any]:
 
 
 def _orders(offers: list[dict[str, Any]], field: str) -> list[wholesale.Order]:
-    return [wholesale.Order(o["id"], o["node"], 1 if o["side"] in ("sell", "up") else -1, tuple(o[field]))
-            for o in offers]
+    return [wholesale.Order(o["id"], o["node"], 1 if o["side"] == "sell" else -1, tuple(o[field])) for o in offers]
 
 
 def _status(asked: list[float], granted: list[float]) -> str:
@@ -157,10 +157,11 @@ async def check_spot_session(tx: Tx, session_id: str) -> dict[str, Any]:
         raise FailedPrecondition("sessionId", f"spot session {session_id} can be checked only after its gate "
                                  f"closes at {session['gate_closes']} (now {clock.iso(tx.now_ms)})")
     baseline = await grid.baseline_of(tx, session["day"], "sessionId")
-    feeder = grid.feeder(await grid.feeder_document(tx, baseline), await grid.local_dispatch(tx, session["day"]),
-                         "network")
+    firm = await grid.firm(tx, session["day"], with_activations=False)
+    feeder = grid.feeder(await grid.feeder_document(tx, baseline), firm, "network")
     offers = sorted(await tx.ledger.values("spotoffer", session_id), key=lambda o: (o["timestamp_ms"], o["id"]))
-    granted = wholesale.curtail(feeder, _orders(offers, "quantity_mw"))
+    reserved = await grid.outstanding(tx, session["day"], session["periods"])
+    granted = wholesale.curtail(feeder, _orders(offers, "quantity_mw"), reserved)
     locked: dict[str, int] = {}
     book = []
     for offer in offers:

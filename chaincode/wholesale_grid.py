@@ -104,6 +104,31 @@ async def firm(tx: Tx, day: str, *, with_activations: bool) -> Injections:
     return out
 
 
+def mfrr_order(bid: dict[str, Any], periods: int, field: str = "forwarded_mw") -> wholesale.Order:
+    """An mFRR bid as an order of the network check: its MW in its one period."""
+    quantity = [0.0] * periods
+    quantity[bid["period"]] = bid[field]
+    return wholesale.Order(bid["id"], bid["node"], 1 if bid["direction"] == "up" else -1, tuple(quantity))
+
+
+async def outstanding(tx: Tx, day: str, periods: int) -> list[wholesale.Order]:
+    """Everything of ``day`` that has left and may still be taken, whose worst case a new check reserves.
+
+    Every mFRR bid forwarded (activated or not: an activation is at most its bid) and every spot order of
+    a session that was checked but whose results are not recorded yet (once recorded, its trades are firm).
+    """
+    out = [mfrr_order(b, periods) for b in await tx.ledger.values("mfrrbid")
+           if b["day"] == day and b["forwarded_mw"]]
+    for session in await tx.ledger.values("spotsession"):
+        if session["day"] != day or session["status"] != "checked":
+            continue
+        for offer in await tx.ledger.values("spotoffer", session["id"]):
+            if any(offer.get("forwarded_mw") or []):
+                out.append(wholesale.Order(f"spot:{session['id']}:{offer['id']}", offer["node"],
+                                           1 if offer["side"] == "sell" else -1, tuple(offer["forwarded_mw"])))
+    return out
+
+
 def feeder(document: dict[str, Any], injections: Injections, field: str) -> wholesale.Feeder:
     try:
         return wholesale.Feeder(document, injections)

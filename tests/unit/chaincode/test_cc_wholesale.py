@@ -28,13 +28,17 @@ def spot_offer(**changes: Any) -> dict[str, Any]:
     return offer
 
 
-def spot_world() -> Chain:
-    chain = add_world(new_chain())
+def add_spot(chain: Chain) -> Chain:
+    """TSO funds, the exchange's key and the open day-ahead session DA1 (gate closes at SPOT_CLOSES)."""
     chain.invoke(SETTLE, "Deposit", "tsoMSP", "500000")
     chain.invoke(DSO, "PublishExchangeKey", {"exchange": "EPEX", "public_key_pem": KEY.public_pem()})
     chain.invoke(DSO, "CreateSpotSession", {"id": "DA1", "day": DAY, "venue": "day_ahead", "exchange": "EPEX",
                                             "gate_closes": SPOT_CLOSES})
     return chain
+
+
+def spot_world() -> Chain:
+    return add_spot(add_world(new_chain()))
 
 
 @pytest.fixture
@@ -113,7 +117,7 @@ def test_results_for_another_book_are_refused(spot: Chain) -> None:
         spot.invoke(DSO, "RecordSpotResults", "DA1", sign_results(doc, KEY))
 
 
-def test_trades_that_break_the_network_with_another_sessions_trades_are_refused() -> None:
+def test_a_later_check_reserves_what_an_earlier_session_forwarded() -> None:
     chain = spot_world()
     chain.invoke(DSO, "CreateSpotSession", {"id": "ID1", "day": DAY, "venue": "intraday", "exchange": "EPEX",
                                             "gate_closes": SPOT_CLOSES})
@@ -121,13 +125,24 @@ def test_trades_that_break_the_network_with_another_sessions_trades_are_refused(
     chain.invoke(AGG2, "SubmitSpotOffer", spot_offer(id="S9", device="D2", session_id="ID1"))
     chain.at(SPOT_CLOSES)
     chain.invoke(DSO, "CheckSpotSession", "DA1")
-    chain.invoke(DSO, "CheckSpotSession", "ID1")  # checked before DA1 traded: each alone fits the feeder
-    chain.invoke(DSO, "RecordSpotResults", "DA1", results(chain, [45.0] * 4, {"S2": [0.899] * 4}))
-    sent = chain.invoke(DSO, "ReadSpotBook", "ID1")
-    envelope = sign_results(result_document(sent["book"], sent["book_hash"], [45.0] * 4, {"S9": [0.899] * 4}), KEY)
+    checked = chain.invoke(DSO, "CheckSpotSession", "ID1")
+    assert checked["offer_counts"]["rejected"] == 1  # DA1's 0.899 MW may still all be taken
+
+
+def test_trades_that_a_later_local_clearing_made_unsafe_are_refused(flex: Chain) -> None:
+    add_spot(flex)
+    flex.invoke(AGG2, "SubmitSpotOffer", spot_offer(id="S2", device="D2"))
+    flex.invoke(AGG2, "PlaceBid", flex_offer())
+    flex.at(SPOT_CLOSES)
+    flex.invoke(DSO, "CheckSpotSession", "DA1")  # forwards 0.899 MW before the local market clears
+    flex.at(AFTER)
+    flex.invoke(DSO, "ClearMarket", "FLEX1")  # dispatches relief at node 2: selling 0.899 more now overshoots
+    envelope = results(flex, [45.0] * 4, {"S2": [0.899] * 4})
+    before = dict(flex.ledger.state)
     with pytest.raises(Refused, match=r"^results.document.trades: the traded volumes break the network limits: "
                                       r"p_max at 1-2"):
-        chain.invoke(DSO, "RecordSpotResults", "ID1", envelope)
+        flex.invoke(DSO, "RecordSpotResults", "DA1", envelope)
+    assert flex.ledger.state == before
 
 
 def test_spot_offer_rules(spot: Chain) -> None:
@@ -161,16 +176,23 @@ def mfrr_bid(**changes: Any) -> dict[str, Any]:
     return bid
 
 
-def test_mfrr_bid_is_curtailed_by_the_network_and_later_bids_see_it(spot: Chain) -> None:
+def test_mfrr_bid_is_curtailed_by_the_network_and_later_checks_see_it() -> None:
+    spot = spot_world()
     first = spot.invoke(AGG2, "SubmitMfrrBid", mfrr_bid())
     assert (first["status"], first["forwarded_mw"]) == ("curtailed", 0.899)
     down = spot.invoke(AGG1, "SubmitMfrrBid", mfrr_bid(id="M2", device="D4", direction="down", quantity_mw=0.5))
     assert (down["status"], down["forwarded_mw"]) == ("rejected", 0.0)
     second = spot.invoke(AGG2, "SubmitMfrrBid", mfrr_bid(id="M3", quantity_mw=0.5))
     assert (second["status"], second["forwarded_mw"]) == ("rejected", 0.0)  # M1's worst case took the room
+    spot.invoke(AGG2, "SubmitSpotOffer", spot_offer(id="S2", device="D2", quantity_mw=[0.0, 0.5, 0.5, 0.0]))
+    spot.at(SPOT_CLOSES)
+    spot.invoke(DSO, "CheckSpotSession", "DA1")
+    [offer] = spot.invoke(AUDITOR, "ReadSpotSession", "DA1")["offers"]
+    assert offer["forwarded_mw"] == [0.0, 0.0, 0.5, 0.0]  # period 1 is M1's
 
 
-def test_mfrr_activation_is_checked_escrowed_delivered_and_settled(spot: Chain) -> None:
+def test_mfrr_activation_is_checked_escrowed_delivered_and_settled() -> None:
+    spot = spot_world()
     spot.invoke(AGG2, "SubmitMfrrBid", mfrr_bid())
     with pytest.raises(Refused, match="^caller.role: needs role tso"):
         spot.invoke(DSO, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.5})
@@ -189,19 +211,19 @@ def test_mfrr_activation_is_checked_escrowed_delivered_and_settled(spot: Chain) 
     assert spot.invoke(AGG2, "GetBalance", "agg2MSP")["available_cents"] == 100_000 + 2_400
 
 
-def test_mfrr_activation_that_breaks_the_network_with_later_spot_trades_is_refused() -> None:
-    chain = spot_world()
-    chain.invoke(AGG2, "SubmitSpotOffer", spot_offer(id="S2", device="D2"))
-    chain.at(SPOT_CLOSES)
-    chain.invoke(DSO, "CheckSpotSession", "DA1")
-    bid = chain.invoke(AGG2, "SubmitMfrrBid", mfrr_bid(period=0))  # before the spot trades are known
+def test_mfrr_activation_that_a_later_local_clearing_made_unsafe_is_refused(flex: Chain) -> None:
+    add_spot(flex)
+    flex.invoke(AGG2, "PlaceBid", flex_offer())
+    bid = flex.invoke(AGG2, "SubmitMfrrBid", mfrr_bid(period=0))  # before the local market clears
     assert bid["forwarded_mw"] == 0.899
-    chain.invoke(DSO, "RecordSpotResults", "DA1", results(chain, [45.0] * 4, {"S2": [0.899] * 4}))
-    before = dict(chain.ledger.state)
+    flex.at(AFTER)
+    flex.invoke(DSO, "ClearMarket", "FLEX1")
+    before = dict(flex.ledger.state)
     with pytest.raises(Refused, match=r"^activation.quantity_mw: the activation would break the network limits: "
                                       r"p_max at 1-2 in period 0"):
-        chain.invoke(TSO, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.5})
-    assert chain.ledger.state == before
+        flex.invoke(TSO, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.899})
+    assert flex.ledger.state == before
+    assert flex.invoke(TSO, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.5})["status"] == "activated"
 
 
 def test_undispatched_local_flexibility_goes_to_the_tso_only_with_consent(flex: Chain) -> None:
