@@ -14,6 +14,8 @@ import pytest
 from cc_fakes import Chain, Refused
 from cc_world import AFTER, AGG1, AGG2, AUDITOR, DAY, DSO, SETTLE, TSO, flex_offer, identity
 from conftest import add_world, new_chain
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.documents import ExchangeKey, result_document, sign_results
 
@@ -287,3 +289,39 @@ def test_a_local_clearing_without_consent_reads_no_wholesale_range(flex: Chain) 
     assert flex.invoke(DSO, "ClearMarket", "FLEX1")["offered_to_tso"] == []
     scanned = {start.split("\x00")[1] for start, _ in flex.last_stub.ranges}
     assert not scanned & {"market", "spotsession", "mfrrbid", "mfrractivation"}, scanned
+
+
+SPOT_DEVICES = {"D1": AGG1, "D2": AGG2, "D3": AGG1, "D4": AGG1}
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(offers=st.lists(st.tuples(st.sampled_from(sorted(SPOT_DEVICES)), st.sampled_from(["sell", "buy"]),
+                                 st.integers(1, 1000), st.integers(0, 200)), min_size=1, max_size=5),
+       prices=st.lists(st.integers(0, 200), min_size=4, max_size=4), fill=st.sampled_from([0.25, 0.5, 1.0]),
+       delivered=st.sampled_from([0.0, 0.1, 0.2, 0.3]))
+def test_money_is_conserved_through_any_spot_and_mfrr_settlement(offers, prices, fill, delivered) -> None:
+    chain = spot_world()
+    start = chain.total_cents()
+    for i, (device, side, kw, price) in enumerate(offers):
+        chain.invoke(SPOT_DEVICES[device], "SubmitSpotOffer", spot_offer(
+            id=f"S{i}", device=device, side=side, quantity_mw=[kw / 1000] * 4, price_eur_per_mwh=float(price)))
+    chain.at(SPOT_CLOSES)
+    chain.invoke(DSO, "CheckSpotSession", "DA1")
+    book = chain.invoke(DSO, "ReadSpotBook", "DA1")["book"]
+    accepted = {}
+    for order in book["orders"]:
+        taken = [round(q * fill, 3) if (p >= order["price_eur_per_mwh"] if order["side"] == "sell"
+                                         else p <= order["price_eur_per_mwh"]) else 0.0
+                 for q, p in zip(order["quantity_mw"], prices, strict=True)]
+        accepted[order["id"]] = taken
+    chain.invoke(DSO, "RecordSpotResults", "DA1", results(chain, [float(p) for p in prices], accepted))
+    chain.invoke(SETTLE, "SettleSpotSession", "DA1")
+    bid = chain.invoke(AGG2, "SubmitMfrrBid", mfrr_bid(period=3, quantity_mw=0.3))
+    if bid["forwarded_mw"] >= 0.3:
+        chain.invoke(TSO, "ActivateMfrr", {"id": "A1", "bid_id": "M1", "quantity_mw": 0.3})
+        chain.invoke(DSO, "RecordMfrrDelivery", "A1", str(delivered))
+        chain.invoke(SETTLE, "SettleMfrrActivation", "A1")
+    net = chain.invoke(AUDITOR, "WholesaleFlows")["net_in_cents"]
+    assert chain.total_cents() == start + net
+    assert all(chain.invoke(SETTLE, "GetBalance", m)["escrow_cents"] == 0
+               for m in ("agg1MSP", "agg2MSP", "dsoMSP", "tsoMSP"))
