@@ -226,8 +226,8 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, audit.total_funds, read_only=True)
 
     # ----------------------------------------------------------------- wholesale spot (chaincode.spot)
-    async def PublishExchangeKey(self, ctx: TransactionContext, key_json: str) -> str:
-        return await self._run(ctx, spot.publish_exchange_key, key_json)
+    async def PublishExchangeKey(self, ctx: TransactionContext, exchange_key_json: str) -> str:
+        return await self._run(ctx, spot.publish_exchange_key, exchange_key_json)
 
     async def CreateSpotSession(self, ctx: TransactionContext, session_json: str) -> str:
         return await self._run(ctx, spot.create_spot_session, session_json)
