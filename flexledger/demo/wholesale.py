@@ -48,8 +48,7 @@ class WholesaleOutcome:
             "\nSpot session (network check)": checked or "no offers",
             "Spot trades (signed by the exchange, validated on the ledger)":
                 f"{len(self.session.get('trades', []))} trades, {traded / 100:.2f} EUR",
-            "mFRR bids for the TSO": ", ".join(f"{b['id']} {b['status']} {b['forwarded_mw']:g} MW"
-                                               for b in self.mfrr_bids[:4]) or "none",
+            "mFRR bids for the TSO": self._bids_line(),
             "mFRR activation": (f"{act['id']}: {act['quantity_mw']:g} MW activated, {act['delivered_mw']:g} "
                                 f"delivered, {act['non_delivered_mw']:g} not delivered, paid "
                                 f"{act.get('paid_cents', 0) / 100:.2f} EUR") if act else "none",
@@ -58,6 +57,14 @@ class WholesaleOutcome:
                                                f"{self.net_in_cents}: "
                                                + ("conserved" if conserved else "NOT CONSERVED")),
         }
+
+
+    def _bids_line(self) -> str:
+        local = sum(1 for b in self.mfrr_bids if b["source"].startswith("local:"))
+        out = sum(1 for b in self.mfrr_bids if b["forwarded_mw"])
+        mw = sum(b["forwarded_mw"] for b in self.mfrr_bids)
+        return (f"{len(self.mfrr_bids)} ({local} from undispatched local flexibility), {out} forwarded after the "
+                f"network check, {mw:.3f} MW in all")
 
 
 class WholesaleDay:
