@@ -101,3 +101,21 @@ def test_an_exchange_key_of_another_type_is_refused() -> None:
         ExchangeKey.from_pem(pem)
     key = ExchangeKey.generate()
     assert ExchangeKey.from_pem(key.private_pem()).public_pem() == key.public_pem()
+
+
+def test_the_fakes_answer_over_http_through_the_drop_service(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from adapters.http_drop import create_drop_app
+
+    with TestClient(create_drop_app(tmp_path)) as client:
+        exchange, tso = HttpExchange("http://testserver", client), HttpTso("http://testserver", client)
+        exchange.send_book("DA1", BOOK)  # the platform's side, over HTTP
+        assert exchange.fetch_results("DA1") is None
+        envelope = FakeExchange(tmp_path, ExchangeKey.generate(), [45.0, 25.0]).clear("DA1")  # the exchange's side
+        assert exchange.fetch_results("DA1") == envelope
+        tso.send_bids("2026-11-21", [{"id": "M1", "quantity_mw": 0.5}])
+        FakeTsoPlatform(tmp_path).activate("2026-11-21", {"M1": 0.5})
+        assert tso.fetch_activations("2026-11-21")["activations"][0]["bid_id"] == "M1"
+        assert client.get("/books/..").status_code in (404, 422)
+        assert client.put("/secrets/x", json={}).status_code == 404
