@@ -75,7 +75,7 @@ class Feeder:
             children[b.from_node].append(b.to_node)
         self._children = children
         self.limits = {b.id: b.p_max_mw for b in inst.branches}
-        self._below = {b.id: b.to_node for b in inst.branches}
+        self._effects: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
         self.base_injections: dict[tuple[str, int], float] = dict(injections or {})
         self.base_u, self.base_flow = self.state(self.base_injections)
 
@@ -134,7 +134,12 @@ class Feeder:
         return order
 
     def effects(self, node: str) -> tuple[dict[str, float], dict[str, float]]:
-        """Per MW injected at ``node``: the change of each node's U and of each branch's flow."""
+        """Per MW injected at ``node``: the change of each node's U and of each branch's flow (cached)."""
+        if node not in self._effects:
+            self._effects[node] = self._compute_effects(node)
+        return self._effects[node]
+
+    def _compute_effects(self, node: str) -> tuple[dict[str, float], dict[str, float]]:
         path = self.path(node)
         r_of = {b: r for b, r in self._parent.values()}
         shared = set(path)
