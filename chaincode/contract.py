@@ -109,6 +109,16 @@ class FlexledgerContract(Contract):
             raise ChaincodeError("internal", f"{type(exc).__name__}: {exc}") from exc
         return to_json(result)
 
+    # ----------------------------------------------------------------- liveness
+    async def Ping(self, ctx: TransactionContext) -> str:
+        """The cheapest transaction: reads and writes nothing, answers its own transaction id.
+
+        Why it exists: submitted, it measures what the network itself costs per transaction (endorsement,
+        ordering, validation, commit) with none of the contract's work, the floor the throughput
+        benchmark compares bids with; evaluated, it tells that this peer's chaincode answers.
+        """
+        return to_json({"tx_id": str(ctx.get_stub().get_txid() or "")})
+
     # ----------------------------------------------------------------- governance
     async def InitMarketplace(self, ctx: TransactionContext, config_json: str) -> str:
         return await self._run(ctx, governance.init_marketplace, config_json)
