@@ -14,6 +14,7 @@ and what it expects.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -235,8 +236,13 @@ class FlexledgerContract(Contract):
 
 def expected_arguments(method: Callable[..., Any]) -> list[str]:
     """The string arguments of a contract method, named as docs/chaincode-api.md names them (``bidJSON``)."""
-    names = [p for p in inspect.signature(method).parameters if p != "ctx"]
-    return [_camel(p) for p in names]
+    return list(_arguments_of(getattr(method, "__func__", method)))
+
+
+@functools.cache
+def _arguments_of(function: Callable[..., Any]) -> tuple[str, ...]:
+    """Signature inspection is slow enough to show in every transaction's profile: once per function."""
+    return tuple(_camel(p) for p in inspect.signature(function).parameters if p not in ("self", "ctx"))
 
 
 def _camel(name: str) -> str:

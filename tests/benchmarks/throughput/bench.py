@@ -51,16 +51,16 @@ def say(text: str) -> None:
 
 
 def install_node_client() -> Path:
-    """``npm install`` of the pinned official client into ``.bench/node`` (once); the script's path there."""
+    """``npm ci`` of the pinned official client (package-lock.json) into ``.bench/node`` (once); the script there."""
     NODE_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "submit.mjs"):
+    for name in ("package.json", "package-lock.json", "submit.mjs"):
         shutil.copyfile(NODE_SOURCES / name, NODE_DIR / name)
     marker = NODE_DIR / "node_modules" / "@hyperledger" / "fabric-gateway" / "package.json"
     if not marker.is_file():
         if shutil.which("npm") is None:
             raise SystemExit("npm is not installed: the Node client path needs Node.js and npm (or --paths client,rest)")
         say("installing @hyperledger/fabric-gateway into .bench/node ...")
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
     return NODE_DIR / "submit.mjs"
 
 

@@ -41,6 +41,7 @@ from chaincode.contract import EVALUATE, FlexledgerContract, expected_arguments
 VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "InitMarketplace": (ADMIN, (GOVERNANCE,)),
     "GetMarketplace": (AUDITOR, ()),
+    "Ping": (AGG1, ()),
     "RegisterDevice": (AGG1, ({"id": "D9", "type": "storage", "max_power_mw": 1.0, "min_power_mw": 0.0,
                                "capacity_mwh": 2.0, "node": "1", "feeder": "F1"},)),
     "UpdateDevice": (AGG1, ("D1", {"max_power_mw": 1.5, "min_power_mw": 0.1})),
