@@ -107,7 +107,7 @@ class Topology:
     chaincode_version: str = "1.0"
     host: str = HOST
     # Raft cuts a block after this long or when the batch is full (FLEXLEDGER_BATCH_TIMEOUT; docs/network.md).
-    batch_timeout: str = "500ms"
+    batch_timeout: str = "150ms"
     extra: dict[str, str] = field(default_factory=dict)
 
     def org(self, name: str) -> Org:
