@@ -55,6 +55,10 @@ def seal(bid: dict[str, Any], user: str) -> SealedBid:
                      created=int(time.time()))
 
 
+class AlreadySealed(ValueError):
+    """The organisation already keeps another sealed bid under this id (its salt must not be replaced)."""
+
+
 class SealedBidStore:
     """``<wallet>/sealed-bids.json`` (0600): ``{bid id: SealedBid}``, re-read when another process wrote it."""
 
@@ -74,7 +78,7 @@ class SealedBidStore:
         with self._lock:
             records = self._read()
             if sealed.bid_id in records and records[sealed.bid_id] != sealed:
-                raise ValueError(f"bid {sealed.bid_id} is already sealed by this organisation")
+                raise AlreadySealed(f"bid {sealed.bid_id} is already sealed by this organisation")
             records[sealed.bid_id] = sealed
             text = json.dumps({k: asdict(v) for k, v in sorted(records.items())}, indent=1, sort_keys=True)
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +97,30 @@ class SealedBidStore:
     def of_market(self, market_id: str) -> list[SealedBid]:
         with self._lock:
             return sorted((s for s in self._read().values() if s.market_id == market_id), key=lambda s: s.bid_id)
+
+
+def market_is_sealed(evaluate: Door, market_id: str) -> bool:
+    """Whether the market takes sealed bids, asked of the caller's own organisation's peer only.
+
+    A market the chaincode does not know is not sealed: the bid then goes to ``PlaceBid``, which refuses it
+    naming ``bid.market_id``.
+    """
+    from gateway.errors import EvaluateError
+
+    try:
+        market = json.loads(evaluate("ReadMarket", market_id))
+    except EvaluateError as exc:
+        if (exc.chaincode_message or "").startswith("marketId:"):
+            return False
+        raise
+    return bool(isinstance(market, dict) and market.get("sealed"))
+
+
+def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: dict[str, Any], user: str) -> Any:
+    """Commit ``bid`` sealed if its market is sealed (its content stays in ``store``), else place it openly."""
+    if market_is_sealed(evaluate, str(bid.get("market_id"))):
+        return commit_bid(submit, store, bid, user)
+    return json.loads(submit("PlaceBid", json.dumps(bid, sort_keys=True, separators=(",", ":"))))
 
 
 def commit_bid(submit: Door, store: SealedBidStore, bid: dict[str, Any], user: str) -> Any:

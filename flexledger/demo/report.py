@@ -64,7 +64,8 @@ def markets_table(outcome: DayOutcome) -> pd.DataFrame:
         rows.append({"market": m.market_id, "kind": m.kind, "rule": m.rule, "bids": len(m.bids),
                      "result_hash": m.clearing.get("result_hash", "")[:16] + "...",
                      "endorsed_by": ", ".join(m.committed.get("endorsed_by", [])),
-                     "auditor_verified": m.verification.get("matches")})  # fmt: skip
+                     "auditor_verified": m.verification.get("matches"),
+                     "sealed_bids_verified": (m.verification.get("commitments") or {}).get("verified")})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -174,6 +175,10 @@ def summary(outcome: DayOutcome, extra: dict[str, Any]) -> str:
             f"{r.get('flex_cost_eur')} EUR, load shed {r.get('shed_load_mwh')} MWh, DG shed "
             f"{r.get('shed_generation_mwh')} MWh"
         )
+        ac = flex.verification.get("ac_check")
+        if ac is not None:
+            parts.append("\nAC validation of the flexibility dispatch (auditor, full AC power flow with pandapower)\n"
+                         + (ac.get("text") or f"AC check failed: {ac.get('error')}"))
     for key, value in extra.items():
         parts.append(f"{key}: {value}")
     return "\n".join(parts)

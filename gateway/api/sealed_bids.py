@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
 from gateway.api.params import PathId
-from gateway.api.state import AppState, decode, dump, require, state_of
-from gateway.errors import EndorseError, EvaluateError
-from gateway.sealed import SealedBidStore, commit_bid, reveal_market
+from gateway.api.state import AppState, require, state_of
+from gateway.errors import EndorseError
+from gateway.sealed import AlreadySealed, SealedBidStore, place_bid, reveal_market
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["aggregators"])
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
@@ -29,29 +29,13 @@ def store_of(state: AppState) -> SealedBidStore:
     return SealedBidStore(state.wallet)
 
 
-def is_sealed(state: AppState, who: Principal, market_id: str) -> bool:
-    """Whether the market takes sealed bids, asked of this organisation's own peer only.
-
-    A market the chaincode does not know is not sealed: the bid then goes to ``PlaceBid``, which refuses it
-    naming ``bid.market_id`` as before.
-    """
-    try:
-        market = decode(state.ledger.evaluate(who.user, "ReadMarket", market_id))
-    except EvaluateError as exc:
-        if (exc.chaincode_message or "").startswith("marketId:"):
-            return False
-        raise
-    return bool(isinstance(market, dict) and market.get("sealed"))
-
-
 def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
     """Commit a sealed bid (the content stays here) or, in an open market, place it as it is."""
-    if not is_sealed(state, who, bid["market_id"]):
-        return decode(state.ledger.submit(who.user, "PlaceBid", dump(bid)))
     try:
-        return commit_bid(lambda fn, *args: state.ledger.submit(who.user, fn, *args), store_of(state), bid,
-                          who.user)
-    except ValueError as exc:
+        return place_bid(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
+                         lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), store_of(state), bid,
+                         who.user)
+    except AlreadySealed as exc:
         raise ApiError(409, "conflict", f"bid.id: {exc}", "bid.id") from None
 
 
