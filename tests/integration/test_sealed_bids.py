@@ -28,15 +28,12 @@ from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER, small_baseline
 
 GATE_SECONDS = 45
+TIME = "%Y-%m-%dT%H:%M:%SZ"
 #: The small feeder with branch 1-3 limited to 0.05 MW under a 0.07 MW load at node 3: the DSO needs 0.02 MW.
 FEEDER = copy.deepcopy(SMALL_FEEDER)
 FEEDER["network"]["branches"][2]["p_max_mw"] = 0.05
 CONTENT = ("price_eur_per_mwh", "quantity_mw", "periods", "min_mw", "products", "seal")
 USERS = {"dso": ["operator", "settlement"], "agg1": ["trader"], "agg2": ["trader"], "auditor": ["inspector"]}
-
-
-def iso(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -88,8 +85,8 @@ def world(live_network: LiveNetwork) -> Iterator[Sealed]:
                                                                          "amount_cents": 400000})
     assert r.status_code == 200, r.text
     for market, sealed in ((w.sealed, True), (w.open, False)):
-        body = {"id": market, "day": day, "gate_opens": iso(now - dt.timedelta(minutes=1)),
-                "gate_closes": iso(w.gate_closes), "budget_cents": 100000, "feeder": "F1",
+        body = {"id": market, "day": day, "gate_opens": (now - dt.timedelta(minutes=1)).strftime(TIME),
+                "gate_closes": w.gate_closes.strftime(TIME), "budget_cents": 100000, "feeder": "F1",
                 **({"sealed": True, "reveal_seconds": 300} if sealed else {})}
         r = w.call("dso", "POST", "/flexibility-requests", json=body)
         assert r.status_code == 201, r.text
