@@ -77,7 +77,11 @@ async def reveal_bid(tx: Tx, bid_id: str, bid_json: str, salt: str) -> dict[str,
     if not sealing.is_salt(salt):
         raise ChaincodeError("salt", f"must be {sealing.SALT_BYTES} bytes as {2 * sealing.SALT_BYTES} lowercase "
                              "hex digits")
-    if not isinstance(bid_json, str) or sealing.commitment(salt, bid_json) != sealed["commitment"]:
+    try:
+        matches = sealing.commitment(salt, bid_json) == sealed["commitment"]
+    except UnicodeEncodeError:
+        raise ChaincodeError("bidJSON", "is not valid UTF-8 text") from None
+    if not matches:
         raise ChaincodeError("bidJSON", f"does not match the commitment of bid {bid_id}")
     doc = validate.parse_json(bid_json, "bid")
     if not isinstance(doc, dict):

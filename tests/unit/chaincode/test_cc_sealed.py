@@ -126,6 +126,7 @@ def test_reveal_mismatch_is_refused_and_changes_nothing(sealer: Sealer) -> None:
     chain.refuse(AGG1, "RevealBid", "B1", cheaper, salt, field="bidJSON")
     chain.refuse(AGG1, "RevealBid", "B1", bid_json, secrets.token_hex(32), field="bidJSON")
     chain.refuse(AGG1, "RevealBid", "B1", bid_json, salt[:32], field="salt")  # 16 bytes: too short to be safe
+    chain.refuse(AGG1, "RevealBid", "B1", bid_json + "\ud800", salt, field="bidJSON")
     chain.refuse(AGG2, "RevealBid", "B1", bid_json, salt, field="bidId")  # only the owner reveals
     assert chain.invoke(AUDITOR, "ListBids", "CAP1")[0]["status"] == "sealed"
     revealed = sealer.reveal(chain, AGG1, "B1")
