@@ -34,6 +34,7 @@ from chaincode import (
     markets,
     network_data,
     registry,
+    sealed,
 )
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
@@ -203,6 +204,12 @@ class FlexledgerContract(Contract):
     # ----------------------------------------------------------------- bids
     async def PlaceBid(self, ctx: TransactionContext, bid_json: str) -> str:
         return await self._run(ctx, bids.place_bid, bid_json)
+
+    async def CommitBid(self, ctx: TransactionContext, bid_json: str) -> str:
+        return await self._run(ctx, sealed.commit_bid, bid_json)
+
+    async def RevealBid(self, ctx: TransactionContext, bid_id: str, bid_json: str, salt: str) -> str:
+        return await self._run(ctx, sealed.reveal_bid, bid_id, bid_json, salt)
 
     async def CancelBid(self, ctx: TransactionContext, bid_id: str) -> str:
         return await self._run(ctx, bids.cancel_bid, bid_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from gateway.api import aggregators, auditors, dso, errors, events, markets, users
+from gateway.api import aggregators, auditors, dso, errors, events, markets, sealed_bids, users
 from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.api.body import StrictJsonBody
 from gateway.api.ledger import FabricLedger, Ledger
@@ -90,6 +90,6 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "org": profile.org, "msp_id": profile.msp_id}
 
-    for module in (users, aggregators, markets, dso, auditors, events):
+    for module in (users, aggregators, sealed_bids, markets, dso, auditors, events):
         app.include_router(module.router)
     return app

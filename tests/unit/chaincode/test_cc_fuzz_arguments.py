@@ -70,6 +70,8 @@ VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "CloseGate": (DSO, ("CAP1",)),
     "PlaceBid": (AGG1, (capacity_bid(),)),
     "CancelBid": (AGG1, ("B1",)),
+    "CommitBid": (AGG1, ({"id": "B7", "market_id": "CAP1", "device": "D1", "commitment": "0" * 64},)),
+    "RevealBid": (AGG1, ("B1", capacity_bid(), "ab" * 32)),
     "ListBids": (AGG1, ("CAP1",)),
     "ClearMarket": (DSO, ("CAP1",)),
     "SettleMarket": (SETTLE, ("CAP1",)),
