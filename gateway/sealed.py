@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Any
 
 from clearing.sealing import SALT_BYTES, commitment
 
-STORE_FILE = "sealed-bids.json"
+STORE_FILE = "sealed-bids.sqlite"
 Door = Callable[..., bytes]
 
 
@@ -60,43 +61,94 @@ class AlreadySealed(ValueError):
 
 
 class SealedBidStore:
-    """``<wallet>/sealed-bids.json`` (0600): ``{bid id: SealedBid}``, re-read when another process wrote it."""
+    """``<wallet>/sealed-bids.sqlite`` (0600): one row per sealed bid, shared by every process of the org.
+
+    Why SQLite: each bid is kept durably before its commitment leaves, and a market's gate closes with
+    hundreds of bids arriving at once; a row insert is one small synced transaction, where rewriting a
+    whole file per bid grew with the number of bids kept and serialised them all. The REST service, the
+    CLI and a restarted gateway read the same database; a bid id is the primary key, so a salt is never
+    replaced.
+    """
+
+    _COLUMNS = ("bid_id", "market_id", "device", "bid_json", "salt", "commitment", "user", "created")
 
     def __init__(self, wallet: Path) -> None:
         self.path = Path(wallet) / STORE_FILE
-        self._lock = threading.Lock()
+        self._local = threading.local()
 
-    def _read(self) -> dict[str, SealedBid]:
-        try:
-            raw = json.loads(self.path.read_text() or "{}")
-        except FileNotFoundError:
-            return {}
-        return {bid_id: SealedBid(**record) for bid_id, record in raw.items()}
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("CREATE TABLE IF NOT EXISTS sealed (bid_id TEXT PRIMARY KEY, market_id TEXT NOT NULL, "
+                       "device TEXT NOT NULL, bid_json TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, "
+                       "user TEXT NOT NULL, created INTEGER NOT NULL)")
+            db.execute("CREATE INDEX IF NOT EXISTS sealed_market ON sealed (market_id, bid_id)")
+            self._local.db = db
+        return db
 
     def add(self, sealed: SealedBid) -> None:
-        """Keep ``sealed`` durably (fsync'd, atomic replace); refuse to overwrite another bid's salt."""
-        with self._lock:
-            records = self._read()
-            if sealed.bid_id in records and records[sealed.bid_id] != sealed:
-                raise AlreadySealed(f"bid {sealed.bid_id} is already sealed by this organisation")
-            records[sealed.bid_id] = sealed
-            text = json.dumps({k: asdict(v) for k, v in sorted(records.items())}, indent=1, sort_keys=True)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+        """Keep ``sealed`` durably (synced before this returns); refuse to replace another bid's salt."""
+        row = tuple(asdict(sealed)[c] for c in self._COLUMNS)
+        try:
+            self._db().execute(f"INSERT INTO sealed ({', '.join(self._COLUMNS)}) VALUES ({', '.join('?' * 8)})", row)
+        except sqlite3.IntegrityError:
+            if self.get(sealed.bid_id) != sealed:
+                raise AlreadySealed(f"bid {sealed.bid_id} is already sealed by this organisation") from None
 
     def get(self, bid_id: str) -> SealedBid | None:
-        with self._lock:
-            return self._read().get(bid_id)
+        row = self._db().execute(f"SELECT {', '.join(self._COLUMNS)} FROM sealed WHERE bid_id = ?",
+                                 (bid_id,)).fetchone()
+        return None if row is None else SealedBid(*row)
 
     def of_market(self, market_id: str) -> list[SealedBid]:
+        rows = self._db().execute(f"SELECT {', '.join(self._COLUMNS)} FROM sealed WHERE market_id = ? "
+                                  "ORDER BY bid_id", (market_id,)).fetchall()
+        return [SealedBid(*row) for row in rows]
+
+
+class MarketModes:
+    """Whether a market is sealed, asked of the ledger once per market once its gate has opened.
+
+    Why a cache is safe there: the DSO can change ``sealed`` only before the gate opens (``UpdateMarket``),
+    so from then on the answer is fixed; before that every bid asks again (and is refused anyway). Asking
+    per bid cost one more chaincode execution per bid on the organisation's own peer.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._known: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def is_sealed(self, evaluate: Door, market_id: str) -> bool:
         with self._lock:
-            return sorted((s for s in self._read().values() if s.market_id == market_id), key=lambda s: s.bid_id)
+            if market_id in self._known:
+                return self._known[market_id]
+        market = read_market(evaluate, market_id)
+        sealed = bool(market and market.get("sealed"))
+        opens_ms = market.get("gate_opens_ms") if market else None
+        if isinstance(opens_ms, int) and opens_ms <= self._clock() * 1000:
+            with self._lock:
+                self._known[market_id] = sealed
+        return sealed
+
+
+def read_market(evaluate: Door, market_id: str) -> dict[str, Any] | None:
+    """The market record from the caller's own organisation's peer; None for a market the chaincode does not know."""
+    from gateway.errors import EvaluateError
+
+    try:
+        market = json.loads(evaluate("ReadMarket", market_id))
+    except EvaluateError as exc:
+        if (exc.chaincode_message or "").startswith("marketId:"):
+            return None
+        raise
+    return market if isinstance(market, dict) else None
 
 
 def market_is_sealed(evaluate: Door, market_id: str) -> bool:
@@ -105,20 +157,16 @@ def market_is_sealed(evaluate: Door, market_id: str) -> bool:
     A market the chaincode does not know is not sealed: the bid then goes to ``PlaceBid``, which refuses it
     naming ``bid.market_id``.
     """
-    from gateway.errors import EvaluateError
-
-    try:
-        market = json.loads(evaluate("ReadMarket", market_id))
-    except EvaluateError as exc:
-        if (exc.chaincode_message or "").startswith("marketId:"):
-            return False
-        raise
-    return bool(isinstance(market, dict) and market.get("sealed"))
+    market = read_market(evaluate, market_id)
+    return bool(market and market.get("sealed"))
 
 
-def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: dict[str, Any], user: str) -> Any:
+def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: dict[str, Any], user: str,
+              modes: MarketModes | None = None) -> Any:
     """Commit ``bid`` sealed if its market is sealed (its content stays in ``store``), else place it openly."""
-    if market_is_sealed(evaluate, str(bid.get("market_id"))):
+    market_id = str(bid.get("market_id"))
+    sealed = modes.is_sealed(evaluate, market_id) if modes is not None else market_is_sealed(evaluate, market_id)
+    if sealed:
         return commit_bid(submit, store, bid, user)
     return json.loads(submit("PlaceBid", json.dumps(bid, sort_keys=True, separators=(",", ":"))))
 

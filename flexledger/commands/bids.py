@@ -3,7 +3,7 @@
     flexledger bids place --org agg1 bid.json       # in a sealed market only the commitment is submitted
     flexledger bids reveal --org agg1 MARKET_ID     # after the gate closes: reveal all of agg1's sealed bids
 
-The salt and the exact bid JSON are kept in the organisation's wallet (``sealed-bids.json``), the same store
+The salt and the exact bid JSON are kept in the organisation's wallet (``sealed-bids.sqlite``), the same store
 the organisation's REST service uses, so a bid sealed through either can be revealed through either.
 """
 

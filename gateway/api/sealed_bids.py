@@ -18,7 +18,7 @@ from gateway.api.errors import ERROR_RESPONSES, ApiError
 from gateway.api.params import PathId
 from gateway.api.state import AppState, require, state_of
 from gateway.errors import EndorseError
-from gateway.sealed import AlreadySealed, SealedBidStore, place_bid, reveal_market
+from gateway.sealed import AlreadySealed, MarketModes, SealedBidStore, place_bid, reveal_market
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["aggregators"])
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
@@ -26,7 +26,11 @@ State = Annotated[AppState, Depends(state_of)]
 
 
 def store_of(state: AppState) -> SealedBidStore:
-    return SealedBidStore(state.wallet)
+    return state.extension("sealed_bid_store", lambda: SealedBidStore(state.wallet))
+
+
+def modes_of(state: AppState) -> MarketModes:
+    return state.extension("market_modes", MarketModes)
 
 
 def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
@@ -34,7 +38,7 @@ def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
     try:
         return place_bid(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
                          lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), store_of(state), bid,
-                         who.user)
+                         who.user, modes_of(state))
     except AlreadySealed as exc:
         raise ApiError(409, "conflict", f"bid.id: {exc}", "bid.id") from None
 

@@ -119,3 +119,35 @@ def test_the_store_refuses_to_overwrite_a_salt_and_is_shared_by_every_instance(t
     with pytest.raises(ValueError, match="already sealed"):
         second.add(seal(CAP_BID, "trader"))  # a new salt would orphan the committed one
     assert len(sealed.salt) == 64 and sealed.salt != seal(CAP_BID, "trader").salt
+
+
+def test_the_store_keeps_every_bid_sealed_concurrently_and_its_journal_private(tmp_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [SealedBidStore(tmp_path), SealedBidStore(tmp_path)]
+    bids = [seal({**CAP_BID, "id": f"S{i}"}, "trader") for i in range(200)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: stores[i % 2].add(bids[i]), range(200)))
+    assert SealedBidStore(tmp_path).of_market("CAP2") == sorted(bids, key=lambda b: b.bid_id)
+    for path in tmp_path.iterdir():  # the database and its write-ahead log hold salts and prices
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def test_a_markets_sealing_is_asked_once_its_gate_has_opened_and_every_time_before() -> None:
+    from gateway.sealed import MarketModes
+
+    asked: list[str] = []
+    record = {"id": "M", "sealed": True, "gate_opens_ms": 2_000_000}
+
+    def evaluate(function: str, market_id: str) -> bytes:
+        asked.append(market_id)
+        return json.dumps(record).encode()
+
+    now = [1_000.0]  # seconds: before the gate opens
+    modes = MarketModes(clock=lambda: now[0])
+    assert modes.is_sealed(evaluate, "M") and modes.is_sealed(evaluate, "M")
+    assert len(asked) == 2  # the DSO may still change it
+    record["sealed"] = False
+    now[0] = 2_001.0  # the gate has opened: the answer is final
+    assert not modes.is_sealed(evaluate, "M") and not modes.is_sealed(evaluate, "M")
+    assert len(asked) == 3
