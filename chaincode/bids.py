@@ -22,12 +22,14 @@ from typing import Any
 
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, FailedPrecondition
 from chaincode.state import key
 
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
 _CAPACITY_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "min_mw", "divisible", "price_eur_per_mwh")
 _FLEX_FIELDS = ("id", "market_id", "device", "products")
+#: Statuses of a bid that still takes part (``sealed``: committed, content not yet revealed).
+LIVE = ("active", "sealed")
 
 
 def max_value_cents(price: float, quantity: float, periods: int, period_minutes: int) -> int:
@@ -127,7 +129,7 @@ def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
 def _overlaps(new: dict[str, Any], old: dict[str, Any]) -> bool:
     if new.get("periods") is not None and old.get("periods") is not None:
         return bool(set(new["periods"]) & set(old["periods"]))
-    return True  # one active flexibility offer per device and market
+    return True  # one flexibility offer (or one sealed bid) per device and market
 
 
 async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
@@ -144,12 +146,11 @@ async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
                              f"for this bid's escrow but has {available}")
 
 
-async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
-    await governance.require(tx, "aggregator")
-    doc = validate.parse_json(bid_json, "bid")
+async def market_and_device(tx: Tx, doc: Any) -> tuple[dict[str, Any], registry.Device]:
+    """The checks every bid passes at placement, sealed or not: gate open, enrolled, device managed here."""
     if not isinstance(doc, dict):
         raise ChaincodeError("bid", "must be a JSON object")
-    bid_id = validate.ident(doc.get("id"), "bid.id")
+    validate.ident(doc.get("id"), "bid.id")
     market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
     markets.require_gate_open(tx, market, "bid.market_id")
     if not await markets.is_enrolled(tx, market["id"], tx.caller.msp_id):
@@ -161,23 +162,59 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     if market["feeder"] is not None and device.feeder != market["feeder"]:
         raise ChaincodeError("bid.device", f"device {device.id} is on feeder {device.feeder}, "
                              f"market {market['id']} trades feeder {market['feeder']}")
-    body = _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
+    return market, device
+
+
+def content(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
+    """The checked price/quantity part of a bid (capacity or flexibility, by the market's kind)."""
+    return _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
+
+
+async def claim_device(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: str,
+                       periods: list[int] | None) -> None:
+    """Refuse a duplicate bid id or a second bid on the device's periods; record the bid in the device's slot.
+
+    ``periods`` None (a flexibility offer, or a sealed bid whose periods nobody may know yet) overlaps
+    every other bid of the device in the market.
+    """
     if await tx.ledger.get(key("bidref", bid_id)) is not None:
         raise ChaincodeError("bid.id", f"bid {bid_id} already exists")
     slot_key = key("devicebids", market["id"], device.id)
     slot = await tx.ledger.get(slot_key) or {"market_id": market["id"], "device": device.id, "active": {}}
     for other_id, other_periods in sorted(slot["active"].items()):
-        if _overlaps(body, {"periods": other_periods}):
+        if _overlaps({"periods": periods}, {"periods": other_periods}):
             raise ChaincodeError("bid.device", f"device {device.id} already has active bid {other_id} "
                                  f"in market {market['id']} for the same period(s)")
-    bid = {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
-           "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
-           "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": "active", **body}
+    slot["active"][bid_id] = periods
+    tx.ledger.put(slot_key, slot)
+
+
+def record(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: str, status: str) -> dict[str, Any]:
+    """The public part of a bid: who, which device, and when (the FCFS order), from this transaction."""
+    return {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
+            "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
+            "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": status}
+
+
+async def check_content(tx: Tx, bid: dict[str, Any], market: dict[str, Any]) -> None:
+    """The checks on a complete bid: the capacity oracle's own validator, and the owner's money."""
     if bid["kind"] == "capacity":
         _oracle_check(bid, market)
     await _require_funds_for(tx, bid)
-    slot["active"][bid_id] = bid.get("periods")
-    tx.ledger.put(slot_key, slot)
+
+
+async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
+    await governance.require(tx, "aggregator")
+    doc = validate.parse_json(bid_json, "bid")
+    market, device = await market_and_device(tx, doc)
+    if market.get("sealed"):
+        raise FailedPrecondition("bid.market_id", f"market {market['id']} takes sealed bids only: commit a salted "
+                                 "hash with CommitBid and reveal the bid after the gate closes")
+    body = content(doc, market, device)
+    bid_id = doc["id"]
+    await claim_device(tx, market, device, bid_id, body.get("periods"))
+    bid = {**record(tx, market, device, bid_id, "active"), **body}
+    await check_content(tx, bid, market)
     tx.ledger.put(key("bid", market["id"], bid_id), bid)
     tx.ledger.put(key("bidref", bid_id), {"market_id": market["id"]})
     tx.ledger.emit("BidPlaced", {"market_id": market["id"], "bid_id": bid_id, "owner": bid["owner"],
@@ -198,7 +235,7 @@ async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
     bid = await load(tx, bid_id)
     if bid["owner"] != tx.caller.msp_id:
         raise ChaincodeError("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
-    if bid["status"] != "active":
+    if bid["status"] not in LIVE:
         raise ChaincodeError("bidId", f"bid {bid_id} is already {bid['status']}")
     market = await markets.load(tx, bid["market_id"])
     markets.require_gate_open(tx, market, "bidId")

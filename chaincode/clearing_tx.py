@@ -19,7 +19,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chaincode import __version__, bids, clock, coordination, funds, governance, markets, money, network_data
+from chaincode import (
+    __version__,
+    bids,
+    clock,
+    coordination,
+    funds,
+    governance,
+    markets,
+    money,
+    network_data,
+    sealed,
+)
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError
 from chaincode.state import key
@@ -136,6 +147,7 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
         raise ChaincodeError("marketId", f"market {market_id} can be cleared only after its gate closes at "
                              f"{market['gate_closes']} (now {clock.iso(tx.now_ms)}, this endorser's clock "
                              f"{clock.iso(tx.local_ms)})")
+    unrevealed = await sealed.close_reveals(tx, market)
     placed = await bids.active_bids(tx, market_id)
     active = placed
     if markets.is_capacity(market):
@@ -160,6 +172,7 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
         "oracle": {"oracle": outcome.oracle, "chaincode": __version__},
         "payments_cents": payments,
         "unfunded_bids": sorted({b["id"] for b in placed} - {b["id"] for b in active}),
+        "unrevealed_bids": unrevealed,
         "cleared_at": now,
         "tx_id": tx.tx_id,
     }
@@ -174,7 +187,7 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     tx.ledger.put(key("market", market_id), market)
     tx.ledger.emit("MarketCleared", {"market_id": market_id, "result_hash": outcome.result_hash,
                                      "input_hash": outcome.input_hash, "oracle": record["oracle"],
-                                     "unfunded_bids": record["unfunded_bids"]})
+                                     "unfunded_bids": record["unfunded_bids"], "unrevealed_bids": unrevealed})
     return record
 
 

@@ -14,6 +14,7 @@ and what it expects.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -34,6 +35,7 @@ from chaincode import (
     mfrr,
     network_data,
     registry,
+    sealed,
     spot,
 )
 from chaincode.context import Tx
@@ -111,6 +113,16 @@ class FlexledgerContract(Contract):
             LOG.exception("internal error in %s", getattr(handler, "__name__", handler))
             raise ChaincodeError("internal", f"{type(exc).__name__}: {exc}") from exc
         return to_json(result)
+
+    # ----------------------------------------------------------------- liveness
+    async def Ping(self, ctx: TransactionContext) -> str:
+        """The cheapest transaction: reads and writes nothing, answers its own transaction id.
+
+        Why it exists: submitted, it measures what the network itself costs per transaction (endorsement,
+        ordering, validation, commit) with none of the contract's work, the floor the throughput
+        benchmark compares bids with; evaluated, it tells that this peer's chaincode answers.
+        """
+        return to_json({"tx_id": str(ctx.get_stub().get_txid() or "")})
 
     # ----------------------------------------------------------------- governance
     async def InitMarketplace(self, ctx: TransactionContext, config_json: str) -> str:
@@ -195,6 +207,12 @@ class FlexledgerContract(Contract):
     # ----------------------------------------------------------------- bids
     async def PlaceBid(self, ctx: TransactionContext, bid_json: str) -> str:
         return await self._run(ctx, bids.place_bid, bid_json)
+
+    async def CommitBid(self, ctx: TransactionContext, bid_json: str) -> str:
+        return await self._run(ctx, sealed.commit_bid, bid_json)
+
+    async def RevealBid(self, ctx: TransactionContext, bid_id: str, bid_json: str, salt: str) -> str:
+        return await self._run(ctx, sealed.reveal_bid, bid_id, bid_json, salt)
 
     async def CancelBid(self, ctx: TransactionContext, bid_id: str) -> str:
         return await self._run(ctx, bids.cancel_bid, bid_id)
@@ -281,8 +299,13 @@ class FlexledgerContract(Contract):
 
 def expected_arguments(method: Callable[..., Any]) -> list[str]:
     """The string arguments of a contract method, named as docs/chaincode-api.md names them (``bidJSON``)."""
-    names = [p for p in inspect.signature(method).parameters if p != "ctx"]
-    return [_camel(p) for p in names]
+    return list(_arguments_of(getattr(method, "__func__", method)))
+
+
+@functools.cache
+def _arguments_of(function: Callable[..., Any]) -> tuple[str, ...]:
+    """Signature inspection is slow enough to show in every transaction's profile: once per function."""
+    return tuple(_camel(p) for p in inspect.signature(function).parameters if p not in ("self", "ctx"))
 
 
 def _camel(name: str) -> str:

@@ -7,6 +7,7 @@ extension with OID 1.2.3.4.5.6.7.8.1 whose value is the raw JSON ``{"attrs": {"r
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -60,9 +61,14 @@ def caller_of(stub: Any) -> Caller:
         raise ChaincodeError("creator", "the proposal carries no signer identity")
     if isinstance(cert, str):
         cert = cert.encode()
+    role, subject = _role_and_subject(bytes(cert))
+    return Caller(msp_id=msp_id, role=role, subject=subject)
+
+
+@functools.lru_cache(maxsize=1024)
+def _role_and_subject(cert: bytes) -> tuple[str, str]:
+    """Parsed once per certificate: the same few users sign every transaction, and parsing shows in profiles."""
     loaded = x509.load_pem_x509_certificate(cert) if b"BEGIN CERTIFICATE" in cert else None
     if loaded is None:
         raise ChaincodeError("creator", "the signer's identity is not a PEM X.509 certificate")
-    attrs = certificate_attributes(cert)
-    role = attrs.get("role", "")
-    return Caller(msp_id=msp_id, role=role, subject=loaded.subject.rfc4514_string())
+    return certificate_attributes(cert).get("role", ""), loaded.subject.rfc4514_string()

@@ -30,8 +30,12 @@ RULE_FIELDS = ("price_resolution_eur", "quantity_step_mw", "min_quantity_mw", "m
 FLEX_DEFAULT_RULES = {"price_resolution_eur": 0.01, "quantity_step_mw": 0.001, "min_quantity_mw": 0.0,
                       "max_quantity_mw": 1000.0, "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 10000.0}
 _MARKET_FIELDS = ("id", "kind", "feeder", "day", "rule", "priority", "pricing", "gate_opens", "gate_closes",
-                  "periods", "period_minutes", "rules", "budget_cents")
-_PATCHABLE = ("rule", "priority", "pricing", "gate_opens", "gate_closes", "periods", "period_minutes", "rules")
+                  "periods", "period_minutes", "rules", "budget_cents", "sealed", "reveal_seconds")
+_PATCHABLE = ("rule", "priority", "pricing", "gate_opens", "gate_closes", "periods", "period_minutes", "rules",
+              "sealed", "reveal_seconds")
+#: How long after gate closure the owners of sealed bids may reveal them, unless the market says otherwise.
+DEFAULT_REVEAL_SECONDS = 600
+MAX_REVEAL_SECONDS = 86400
 
 
 async def load(tx: Tx, market_id: str, field: str = "marketId") -> dict[str, Any]:
@@ -147,7 +151,21 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
     if periods * minutes > 1440:
         raise ChaincodeError(f"{prefix}.periods", f"{periods} periods of {minutes} minutes exceed one day")
     record.update(periods=periods, period_minutes=minutes, rules=rules)
+    record.update(_sealing(doc, closes, prefix))
     return record
+
+
+def _sealing(doc: dict[str, Any], gate_closes_ms: int, prefix: str) -> dict[str, Any]:
+    """The DSO's choice of sealed bidding, and the reveal window that follows the gate (docs/chaincode.md)."""
+    sealed = validate.boolean(doc.get("sealed", False), f"{prefix}.sealed")
+    if not sealed:
+        if doc.get("reveal_seconds") is not None:
+            raise ChaincodeError(f"{prefix}.reveal_seconds", "applies to sealed markets only")
+        return {"sealed": False, "reveal_seconds": None, "reveal_closes": None, "reveal_closes_ms": None}
+    seconds = validate.integer(doc.get("reveal_seconds", DEFAULT_REVEAL_SECONDS), f"{prefix}.reveal_seconds",
+                               1, MAX_REVEAL_SECONDS)
+    closes = gate_closes_ms + 1000 * seconds
+    return {"sealed": True, "reveal_seconds": seconds, "reveal_closes": clock.iso(closes), "reveal_closes_ms": closes}
 
 
 async def create_market(tx: Tx, market_json: str) -> dict[str, Any]:
@@ -159,7 +177,8 @@ async def create_market(tx: Tx, market_json: str) -> dict[str, Any]:
 async def request_flexibility(tx: Tx, request_json: str) -> dict[str, Any]:
     """A DSO flexibility request: opens a flexibility market and escrows the DSO's budget for it."""
     await governance.require(tx, "dso")
-    fields = ("id", "day", "gate_opens", "gate_closes", "budget_cents", "feeder", "rule", "rules")
+    fields = ("id", "day", "gate_opens", "gate_closes", "budget_cents", "feeder", "rule", "rules", "sealed",
+              "reveal_seconds")
     doc = validate.obj(validate.parse_json(request_json, "request"), "request", fields,
                        ("id", "day", "gate_opens", "gate_closes", "budget_cents"))
     return await _create(tx, {**doc, "kind": "flexibility"}, "request")
@@ -235,7 +254,7 @@ async def close_gate(tx: Tx, market_id: str) -> dict[str, Any]:
     market["closed_at"] = clock.iso(tx.now_ms)
     market["updated_at"] = market["closed_at"]
     tx.ledger.put(key("market", market_id), market)
-    bids = [b for b in await tx.ledger.values("bid", market_id) if b["status"] == "active"]
+    bids = [b for b in await tx.ledger.values("bid", market_id) if b["status"] in ("active", "sealed")]
     tx.ledger.emit("GateClosed", {"market_id": market_id, "bids": len(bids), "closed_at": market["closed_at"]})
     return market
 

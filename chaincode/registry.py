@@ -136,7 +136,7 @@ async def retire_device(tx: Tx, device_id: str) -> dict[str, Any]:
     if device.status != "active":
         raise ChaincodeError("id", f"device {device_id} is already retired")
     for bid in await tx.ledger.values("bid"):
-        if bid["device"] == device_id and bid["status"] == "active":
+        if bid["device"] == device_id and bid["status"] in ("active", "sealed"):
             market = await tx.ledger.get(key("market", bid["market_id"]))
             if market and market["status"] in ("open", "closed"):
                 raise ChaincodeError("id", f"device {device_id} has active bid {bid['id']} in market "

@@ -51,11 +51,12 @@ def prepare(org: str, host: str | None, port: int | None, profile_file: Path | N
     return Prepared(profile, token, path, url, host, port)
 
 
-def serve(prepared: Prepared, log_level: str = "info") -> None:
+def serve(prepared: Prepared, log_level: str = "info", max_in_flight: int | None = None) -> None:
     import uvicorn
 
     from gateway.api import create_app
+    from gateway.api.app import DEFAULT_MAX_IN_FLIGHT
 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
-    app = create_app(prepared.profile)
+    app = create_app(prepared.profile, max_in_flight=max_in_flight or DEFAULT_MAX_IN_FLIGHT)
     uvicorn.run(app, host=prepared.host, port=prepared.port, log_level=log_level, access_log=log_level == "debug")

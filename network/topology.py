@@ -9,6 +9,7 @@ never needed for endorsement). Every port derives from one base port so that a s
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 DEFAULT_BASE_PORT = 27000
@@ -105,8 +106,8 @@ class Topology:
     chaincode: str = "flexledger"
     chaincode_version: str = "1.0"
     host: str = HOST
-    # Raft cuts a block after this long or when the batch is full; short keeps the market responsive.
-    batch_timeout: str = "500ms"
+    # Raft cuts a block after this long or when the batch is full (FLEXLEDGER_BATCH_TIMEOUT; docs/network.md).
+    batch_timeout: str = "150ms"
     extra: dict[str, str] = field(default_factory=dict)
 
     def org(self, name: str) -> Org:
@@ -130,6 +131,18 @@ class Topology:
         return f"AND({members})"
 
 
+def batch_timeout_from_env(default: str) -> str:
+    """``FLEXLEDGER_BATCH_TIMEOUT`` (a Go duration such as ``250ms`` or ``1s``, 10 ms to 10 s), else ``default``."""
+    value = os.environ.get("FLEXLEDGER_BATCH_TIMEOUT", "").strip()
+    if not value:
+        return default
+    m = re.fullmatch(r"(\d+)(ms|s)", value)
+    millis = None if m is None else int(m.group(1)) * (1 if m.group(2) == "ms" else 1000)
+    if millis is None or not 10 <= millis <= 10_000:
+        raise ValueError(f"FLEXLEDGER_BATCH_TIMEOUT: must be a duration from 10ms to 10s like 250ms or 1s, got {value!r}")
+    return value
+
+
 def default_topology(base_port: int | None = None) -> Topology:
     if base_port is None:
         base_port = int(os.environ.get("FLEXLEDGER_BASE_PORT", DEFAULT_BASE_PORT))
@@ -143,4 +156,4 @@ def default_topology(base_port: int | None = None) -> Topology:
         Org(name, i, orderer, endorses, (User("admin", "admin"), *users), base_port)
         for i, (name, orderer, endorses, users) in enumerate(specs)
     )
-    return Topology(orgs)
+    return Topology(orgs, batch_timeout=batch_timeout_from_env(Topology.batch_timeout))

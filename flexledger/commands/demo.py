@@ -43,7 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         for org, url in urls.items():
             _say(f"{org:<8} gateway {url}   API docs {url}/docs   admin token {net.layout.wallet(org)}/admin.token")
         _say("the network keeps running: 'flexledger network status', 'flexledger network down'")
-    return 0 if all(m.verification.get("matches") for m in outcome.markets) else 1
+    verified = all(m.verification.get("matches") and (m.verification.get("commitments") or {}).get("verified", True)
+                   for m in outcome.markets)
+    return 0 if verified else 1
 
 
 def ledger_validity(net) -> str:

@@ -25,6 +25,16 @@ def _profile(args: argparse.Namespace):
         raise UserError(str(exc)) from None
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _up(args: argparse.Namespace) -> int:
     from gateway.errors import ConfigError
     from gateway.server import prepare, serve
@@ -37,7 +47,7 @@ def _up(args: argparse.Namespace) -> int:
     print(f"  API docs:    {prepared.url}/docs", file=sys.stderr)
     print(f"  admin token: {prepared.admin_token_path} (0600)", file=sys.stderr)
     print(f"  peer:        {prepared.profile.peer.endpoint}, channel {prepared.profile.channel}", file=sys.stderr)
-    serve(prepared, args.log_level)
+    serve(prepared, args.log_level, args.max_in_flight)
     return 0
 
 
@@ -105,6 +115,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--port", type=int, default=None, help="listen port (default: from the profile's "
                                                            "gateway_url, e.g. 27140 for agg1)")
     up.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    up.add_argument("--max-in-flight", type=_positive, default=None,
+                    help="requests worked on at once; the rest wait (default 512)")
     up.set_defaults(func=_up)
 
     users = sub.add_parser("users", help="API users of an organisation")

@@ -26,8 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _network():
     from network.manager import Network
+    from network.topology import default_topology
 
-    return Network()
+    try:
+        topology = default_topology()
+    except ValueError as exc:  # a bad FLEXLEDGER_* setting, named in the message
+        raise UserError(str(exc)) from None
+    return Network(topo=topology)
 
 
 def _up(args: argparse.Namespace) -> int:

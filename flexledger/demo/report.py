@@ -64,7 +64,8 @@ def markets_table(outcome: DayOutcome) -> pd.DataFrame:
         rows.append({"market": m.market_id, "kind": m.kind, "rule": m.rule, "bids": len(m.bids),
                      "result_hash": m.clearing.get("result_hash", "")[:16] + "...",
                      "endorsed_by": ", ".join(m.committed.get("endorsed_by", [])),
-                     "auditor_verified": m.verification.get("matches")})  # fmt: skip
+                     "auditor_verified": m.verification.get("matches"),
+                     "sealed_bids_verified": (m.verification.get("commitments") or {}).get("verified")})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -155,6 +156,18 @@ def write_plots(outcome: DayOutcome, payments: pd.DataFrame, out_dir: Path) -> l
     return written
 
 
+def ac_summary_text(ac: dict[str, Any], market_id: str, shown: int = 3) -> str:
+    """The AC check's headline lines and its first ``shown`` violations (all of them: ``flexledger audit verify``)."""
+    if not ac.get("text"):
+        return f"AC check failed: {ac.get('error')}"
+    lines = ac["text"].splitlines()
+    flagged = [line for line in lines if line.startswith("  ! ")]
+    out = [line for line in lines if not line.startswith("  ! ")]
+    at = next((i for i, line in enumerate(out) if line.startswith("  warning:")), len(out))
+    more = [f"  ... and {len(flagged) - shown} more (flexledger audit verify {market_id})"] if len(flagged) > shown else []
+    return "\n".join(out[:at] + flagged[:shown] + more + out[at:])
+
+
 def summary(outcome: DayOutcome, extra: dict[str, Any]) -> str:
     pd.set_option("display.width", 140)
     pd.set_option("display.max_columns", 20)
@@ -174,6 +187,10 @@ def summary(outcome: DayOutcome, extra: dict[str, Any]) -> str:
             f"{r.get('flex_cost_eur')} EUR, load shed {r.get('shed_load_mwh')} MWh, DG shed "
             f"{r.get('shed_generation_mwh')} MWh"
         )
+        ac = flex.verification.get("ac_check")
+        if ac is not None:
+            parts.append("\nAC validation of the flexibility dispatch (auditor, full AC power flow with pandapower)\n"
+                         + ac_summary_text(ac, flex.market_id))
     for key, value in extra.items():
         parts.append(f"{key}: {value}")
     return "\n".join(parts)

@@ -4,6 +4,10 @@ the organisation whose user acts, signed with that user's own Fabric identity.
 DSO: publishes the feeder, the day's baseline and capacity limits, opens and clears markets.
 Settlement (DSO org): deposits funds and settles. Aggregators: enrol their users, register devices,
 enrol in markets and bid. Auditor: re-verifies every cleared market from the ledger alone.
+
+Every market is sealed: while the gate is open the ledger holds only each bid's salted hash (the
+aggregator's gateway keeps the bid), after gate closure each aggregator reveals its bids in one call and
+the DSO clears exactly the committed bids.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ Progress = Callable[[str], None]
 #: Funds deposited at the start of the day, in cents.
 DEPOSITS_CENTS = {"dsoMSP": 5_000_000, "agg1MSP": 500_000, "agg2MSP": 500_000}
 FLEX_BUDGET_CENTS = 2_000_000
+#: Seconds after gate closure in which bids may be revealed; the DSO clears as soon as all are revealed.
+REVEAL_SECONDS = 120
+SEALED = {"sealed": True, "reveal_seconds": REVEAL_SECONDS}
 
 
 @dataclass
@@ -105,8 +112,23 @@ class MarketDay:
 
         with ThreadPoolExecutor(max_workers=len(bids)) as pool:
             placed = [b for group in pool.map(place, bids) for b in group]
-        self.progress(f"  {len(placed)} bids accepted and committed")
+        market_id = placed[0]["market_id"]
+        seen = self.dso.items(f"/markets/{market_id}/bids")
+        hidden = sum(1 for b in seen if b["status"] == "sealed" and "price_eur_per_mwh" not in b
+                     and "products" not in b)  # fmt: skip
+        self.progress(f"  {len(placed)} sealed bids committed: the ledger holds salted hashes only "
+                      f"(the DSO sees {hidden} of {len(seen)} bids without price or quantity)")
         return placed
+
+    def _reveal(self, market_id: str) -> list[dict[str, Any]]:
+        """After gate closure each aggregator reveals its sealed bids; the revealed bids, as on the ledger."""
+        for agg in demo_data.AGGREGATORS:
+            out = self.traders[agg].post(f"/markets/{market_id}/reveal")
+            if out["not_revealed"]:
+                raise RuntimeError(f"{agg} could not reveal {out['not_revealed']}")
+        revealed = [b for b in self.dso.items(f"/markets/{market_id}/bids") if b.get("seal")]
+        self.progress(f"  aggregators revealed {len(revealed)} bids, each checked against its commitment")
+        return revealed
 
     def _clear_settle_verify(self, market_id: str, kind: str, rule: str, bids: list[dict[str, Any]]) -> MarketOutcome:
         self.progress(f"  DSO clears {market_id}: the oracle runs on every endorsing peer")
@@ -116,7 +138,14 @@ class MarketDay:
         stored = self.auditor.get(f"/audit/markets/{market_id}")
         verification = self.auditor.post(f"/audit/markets/{market_id}/verify")
         mark = "matches" if verification["matches"] else "DOES NOT MATCH"
-        self.progress(f"  auditor re-ran the oracle on the stored input: hash {mark}")
+        sealed = verification.get("commitments") or {}
+        seals = (f"{sealed.get('revealed')} revealed bids match their commitments" if sealed.get("verified")
+                 else f"COMMITMENTS DO NOT VERIFY: {sealed.get('problems')}")
+        self.progress(f"  auditor re-ran the oracle on the stored input: hash {mark}; {seals}")
+        ac = verification.get("ac_check")
+        if ac is not None:
+            self.progress("  auditor's AC power flow of the dispatch: "
+                          + ("no AC limit violated" if ac.get("ok") else "AC LIMITS VIOLATED (see summary)"))
         return MarketOutcome(market_id, kind, rule, clearing, stored["result"], verification, bids, stored["input"],
                              stored.get("committed", {}))  # fmt: skip
 
@@ -172,7 +201,8 @@ class MarketDay:
                                    "gate_opens": opens, "gate_closes": closes, "periods": 24,
                                    "period_minutes": 60, "rules": {"price_resolution_eur": 0.01,
                                    "quantity_step_mw": 0.001, "min_quantity_mw": 0.0, "max_quantity_mw": 1.0,
-                                   "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 500.0}, **extra})  # fmt: skip
+                                   "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 500.0},
+                                   **SEALED, **extra})  # fmt: skip
         for agg in demo_data.AGGREGATORS:
             self.traders[agg].post(f"/markets/{market_id}/enrolment")
         return closes_at
@@ -183,8 +213,9 @@ class MarketDay:
         closes_at = self._capacity_market(market_id, "capacity_day_ahead", "premium_capacity",
                                           {"pricing": "pay_as_bid"})  # fmt: skip
         self.dso.put("/capacity-limits", {"market_id": market_id, "limits": demo_data.capacity_limits(data, 24)})
-        bids = self._bid_all(demo_data.capacity_bids(data, market_id))
+        self._bid_all(demo_data.capacity_bids(data, market_id))
         self._wait_gate(closes_at, market_id)
+        bids = self._reveal(market_id)
         return self._clear_settle_verify(market_id, "capacity_day_ahead", "premium_capacity", bids)
 
     def _capacity_intraday(self, data: demo_data.DayData, day_ahead_id: str) -> MarketOutcome:
@@ -197,20 +228,21 @@ class MarketDay:
         for agg in bids:  # intraday top-ups later in the evening, where the day-ahead market left capacity
             for bid in bids[agg]:
                 bid.update(periods=[20, 21], quantity_mw=0.02, divisible=True, min_mw=0.01, price_eur_per_mwh=0.0)
-        placed = self._bid_all(bids)
+        self._bid_all(bids)
         self._wait_gate(closes_at, market_id)
-        return self._clear_settle_verify(market_id, "capacity_intraday", "social_equity", placed)
+        return self._clear_settle_verify(market_id, "capacity_intraday", "social_equity", self._reveal(market_id))
 
     def _flexibility(self, data: demo_data.DayData) -> MarketOutcome:
         market_id = f"flex-{self.run_id}"
         self.progress(f"DSO requests flexibility ({market_id}, budget {FLEX_BUDGET_CENTS / 100:.0f} EUR, VCG)")
         opens, closes, closes_at = self._gate(max(len(o) for o in data.flex_offers.values()))
         self.dso.post("/flexibility-requests", {"id": market_id, "day": self.day, "gate_opens": opens,
-                                                "gate_closes": closes, "budget_cents": FLEX_BUDGET_CENTS})  # fmt: skip
+                                                "gate_closes": closes, "budget_cents": FLEX_BUDGET_CENTS,
+                                                **SEALED})  # fmt: skip
         for agg in demo_data.AGGREGATORS:
             self.traders[agg].post(f"/markets/{market_id}/enrolment")
         bids = {agg: [{"id": f"{market_id}-{o['device']}", "market_id": market_id, **o}
                       for o in data.flex_offers[agg]] for agg in demo_data.AGGREGATORS}  # fmt: skip
-        placed = self._bid_all(bids)
+        self._bid_all(bids)
         self._wait_gate(closes_at, market_id)
-        return self._clear_settle_verify(market_id, "flexibility", "vcg", placed)
+        return self._clear_settle_verify(market_id, "flexibility", "vcg", self._reveal(market_id))

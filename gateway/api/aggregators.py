@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from gateway.api import sealed_bids
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
 from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page
@@ -73,7 +74,8 @@ def enrol(market_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "EnrolInMarket", market_id))
 
 
-@router.post("/bids", status_code=201, tags=["aggregators"], summary="Place a bid (capacity or flexibility)")
+@router.post("/bids", status_code=201, tags=["aggregators"],
+             summary="Place a bid (capacity or flexibility); in a sealed market only its commitment leaves here")
 def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
     if body.products is None:
         for name in ("periods", "quantity_mw", "price_eur_per_mwh"):
@@ -83,7 +85,7 @@ def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
                                name)
     elif any(getattr(body, n) is not None for n in ("periods", "quantity_mw", "min_mw", "price_eur_per_mwh")):
         raise ApiError(422, "validation_error", "products: a flexibility bid takes no capacity fields", "products")
-    return decode(state.ledger.submit(who.user, "PlaceBid", dump(body.model_dump(exclude_none=True))))
+    return sealed_bids.place(state, who, body.model_dump(exclude_none=True))
 
 
 @router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open")

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 
-from gateway.api import aggregators, auditors, dso, errors, events, markets, users, wholesale
+from gateway.api import aggregators, auditors, dso, errors, events, markets, sealed_bids, users, wholesale
 from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.api.body import StrictJsonBody
 from gateway.api.ledger import FabricLedger, Ledger
@@ -32,6 +33,12 @@ a key given twice is refused); a body over the size limit is 413; a 405 names th
 **Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`).
 """
 
+#: Requests the service works on at once. Routes call the blocking Fabric client (a submit waits for the
+#: commit, ~0.5-2 s) from worker threads; Starlette's default of 40 threads capped a busy service at 40
+#: transactions in flight, so every block it could fill held at most 40 and throughput fell behind the
+#: client library's (docs/gateway.md, "Throughput"). A waiting thread costs memory, not CPU.
+DEFAULT_MAX_IN_FLIGHT = 512
+
 
 def create_app(
     profile: ConnectionProfile,
@@ -40,8 +47,14 @@ def create_app(
     ca_factory: Callable[[], CAClient] | None = None,
     registrar: Callable[[], tuple[bytes, Signer]] | None = None,
     admin_user: str = "admin",
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
 ) -> FastAPI:
-    """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones."""
+    """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones.
+
+    ``max_in_flight`` sizes the worker-thread pool the routes run in (requests beyond it wait their turn).
+    """
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight: must be >= 1, got {max_in_flight}")
     wallet = Path(profile.wallet)
     ledger = ledger if ledger is not None else FabricLedger(profile)
     tokens = tokens if tokens is not None else TokenStore(wallet / TOKEN_FILE)
@@ -63,6 +76,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max_in_flight
         yield
         ledger.close()
 
@@ -76,6 +90,6 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "org": profile.org, "msp_id": profile.msp_id}
 
-    for module in (users, aggregators, markets, dso, auditors, events, wholesale):
+    for module in (users, aggregators, sealed_bids, markets, dso, auditors, events, wholesale):
         app.include_router(module.router)
     return app

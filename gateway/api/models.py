@@ -28,6 +28,9 @@ NAME = Field(default=None, max_length=lim.NAME_MAX_LENGTH)
 MW = Field(ge=-lim.MAX_MW, le=lim.MAX_MW)
 PRICE = Field(ge=-lim.MAX_PRICE_EUR_PER_MWH, le=lim.MAX_PRICE_EUR_PER_MWH)
 CENTS = Field(ge=0, le=lim.MAX_CENTS)
+SEALED = Field(default=None, description="bids sealed until gate closure (commit and reveal); default false")
+REVEAL_SECONDS = Field(default=None, ge=1, le=86400, description="sealed markets: seconds after gate closure "
+                       "for revealing bids (default 600)")
 
 
 class Body(BaseModel):
@@ -90,6 +93,8 @@ class MarketIn(Body):
     period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
     rules: dict[str, Any] | None = None
     budget_cents: int | None = Field(default=None, ge=0, le=lim.MAX_CENTS)
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
 
 
 class MarketPatch(Body):
@@ -103,6 +108,8 @@ class MarketPatch(Body):
     periods: int | None = Field(default=None, ge=1, le=lim.MAX_PERIODS)
     period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
     rules: dict[str, Any] | None = None
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
 
 
 class NetworkIn(Body):
@@ -144,6 +151,8 @@ class FlexibilityRequestIn(Body):
     feeder: str | None = Field(default=None, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
     rule: str | None = NAME
     rules: dict[str, Any] | None = None
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
 
 
 class FundsIn(Body):
@@ -184,7 +193,9 @@ class VerifyOut(BaseModel):
     ``matches``: the recomputed result hash equals the stored one (same outcome *and* same oracle build).
     ``outcome_matches``: every field except the ``oracle`` version block is identical, i.e. the economic
     result is reproduced even if the auditor runs another build of the oracle. ``differences`` names the
-    top-level result fields that differ.
+    top-level result fields that differ. ``commitments.verified``: every revealed sealed bid hashes to
+    the commitment made before the gate closed and was cleared with that content. ``ac_check``: the AC
+    power flow of a flexibility dispatch, summarised.
     """
 
     market_id: str
@@ -195,5 +206,9 @@ class VerifyOut(BaseModel):
     matches: bool
     outcome_matches: bool
     differences: list[str]
+    #: sealed markets: every revealed bid against its commitment and the clearing input (gateway.verify)
+    commitments: dict[str, Any] | None = None
+    #: flexibility markets: the AC power flow of the cleared dispatch (``ok``, ``summary``, ``text``)
+    ac_check: dict[str, Any] | None = None
 
 

@@ -33,6 +33,14 @@ class AppState:
     profile_roles: dict[str, str] = field(default_factory=dict)
     _roles: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _extensions: dict[str, Any] = field(default_factory=dict)
+
+    def extension(self, name: str, make: Callable[[], Any]) -> Any:
+        """One long-lived helper object per service (a store, a cache), made on first use."""
+        with self._lock:
+            if name not in self._extensions:
+                self._extensions[name] = make()
+            return self._extensions[name]
 
     def role_of(self, user: str) -> str:
         """The ``role`` attribute of the user's certificate (what the chaincode will see)."""

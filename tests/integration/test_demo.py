@@ -75,6 +75,18 @@ def test_settlement_conserves_money_and_the_summary_and_plots_are_written(market
         assert (out / name).stat().st_size > 0
 
 
+def test_every_market_was_sealed_and_the_summary_prints_the_ac_validation(market_day) -> None:
+    outcome, summary, _ = market_day
+    for market in outcome.markets:
+        commitments = market.verification["commitments"]
+        assert commitments["sealed"] is True and commitments["verified"] is True, commitments
+        assert commitments["revealed"] == len(market.bids) > 0 and commitments["unrevealed"] == []
+        assert all(b["seal"]["commitment"] for b in market.bids)
+    flex = next(m for m in outcome.markets if m.kind == "flexibility")
+    assert flex.verification["ac_check"]["text"].splitlines()[0] in summary  # "AC check: ..." headline
+    assert "AC validation of the flexibility dispatch" in summary
+
+
 def test_the_wholesale_steps_check_trade_and_conserve_money(market_day) -> None:
     outcome, summary, _ = market_day
     wholesale = outcome.wholesale

@@ -78,3 +78,10 @@ def test_evaluate_functions_never_write(cap: Chain) -> None:
     tags = {t.name: t.tag for t in cap.cc._metadata.contracts["flexledger"].transactions}
     assert all("EVALUATE" in tags[name] for name in EVALUATE)
     assert "SUBMIT" in tags["PlaceBid"]
+
+
+def test_ping_answers_its_transaction_id_and_touches_no_state(world: Chain) -> None:
+    answer = world.invoke(AGG1, "Ping")
+    stub = world.last_stub
+    assert answer == {"tx_id": stub.get_txid()}
+    assert not stub.reads and not stub.writes and not stub.ranges and not stub.get_events()

@@ -42,6 +42,7 @@ from chaincode.contract import EVALUATE, FlexledgerContract, expected_arguments
 VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "InitMarketplace": (ADMIN, (GOVERNANCE,)),
     "GetMarketplace": (AUDITOR, ()),
+    "Ping": (AGG1, ()),
     "RegisterDevice": (AGG1, ({"id": "D9", "type": "storage", "max_power_mw": 1.0, "min_power_mw": 0.0,
                                "capacity_mwh": 2.0, "node": "1", "feeder": "F1"},)),
     "UpdateDevice": (AGG1, ("D1", {"max_power_mw": 1.5, "min_power_mw": 0.1})),
@@ -70,6 +71,8 @@ VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "CloseGate": (DSO, ("CAP1",)),
     "PlaceBid": (AGG1, (capacity_bid(),)),
     "CancelBid": (AGG1, ("B1",)),
+    "CommitBid": (AGG1, ({"id": "B7", "market_id": "CAP1", "device": "D1", "commitment": "0" * 64},)),
+    "RevealBid": (AGG1, ("B1", capacity_bid(), "ab" * 32)),
     "ListBids": (AGG1, ("CAP1",)),
     "ClearMarket": (DSO, ("CAP1",)),
     "SettleMarket": (SETTLE, ("CAP1",)),

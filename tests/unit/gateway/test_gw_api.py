@@ -300,3 +300,29 @@ def test_openapi_documents_every_endpoint_and_the_error_model(env):
 def test_unknown_route_uses_the_error_model(env):
     r = env.agg1.get("/nope")
     assert r.status_code == 404 and error_of(r)["code"] == "not_found"
+
+
+def test_service_works_on_more_requests_at_once_than_starlettes_forty_threads(env, monkeypatch):
+    """Sixty submits that can only finish together: with Starlette's default pool of 40 they would deadlock."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    together = threading.Barrier(60, timeout=30)
+    original = env.ledger.submit
+
+    def submit(user: str, function: str, *args: str) -> bytes:
+        together.wait()
+        return original(user, function, *args)
+
+    monkeypatch.setattr(env.ledger, "submit", submit)
+    with ThreadPoolExecutor(60) as pool:
+        statuses = list(pool.map(lambda i: env.agg1.post("/devices", json={**DEVICE, "id": f"many{i}"},
+                                                         headers=env.auth("trader")).status_code, range(60)))
+    assert statuses == [201] * 60
+
+
+def test_service_refuses_a_thread_pool_of_none():
+    from gateway.api.app import create_app
+
+    with pytest.raises(ValueError, match="max_in_flight"):
+        create_app(None, max_in_flight=0)  # type: ignore[arg-type]

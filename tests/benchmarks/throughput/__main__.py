@@ -1,0 +1,5 @@
+import sys
+
+from tests.benchmarks.throughput.bench import main
+
+sys.exit(main())
