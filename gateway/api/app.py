@@ -8,11 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from gateway.api import aggregators, auditors, dso, errors, events, markets, users
+from gateway.api import aggregators, auditors, dso, errors, events, markets, ui, users
+from gateway.api import store as query_store
 from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.api.body import StrictJsonBody
 from gateway.api.ledger import FabricLedger, Ledger
 from gateway.api.state import AppState
+from gateway.api.store import routes as store_routes
 from gateway.ca import CAClient
 from gateway.identity import Signer, load_signer
 from gateway.profile import ConnectionProfile
@@ -29,7 +31,11 @@ with `POST /users`.
 input when there is one. Validation errors are 422 (bodies are strict: JSON types are taken as they are,
 a key given twice is refused); a body over the size limit is 413; a 405 names the allowed methods in `Allow`.
 
-**Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`).
+**Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`). Markets, bids and
+devices are read from the organisation's off-chain query store (a mirror of the ledger fed by committed
+blocks), where the bookmark is the id of the last item returned.
+
+**Web UI** at `/ui` (same bearer tokens; the login page asks for one).
 """
 
 
@@ -40,9 +46,15 @@ def create_app(
     ca_factory: Callable[[], CAClient] | None = None,
     registrar: Callable[[], tuple[bytes, Signer]] | None = None,
     admin_user: str = "admin",
+    query_db: str | None = None,
 ) -> FastAPI:
-    """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones."""
+    """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones.
+
+    The query store (``query_db``, else ``FLEXLEDGER_QUERY_DB``, else a SQLite file in the wallet) is fed
+    from the real ledger's blocks; with an injected ``ledger`` it is used only when ``query_db`` is given.
+    """
     wallet = Path(profile.wallet)
+    with_store = ledger is None or query_db is not None
     ledger = ledger if ledger is not None else FabricLedger(profile)
     tokens = tokens if tokens is not None else TokenStore(wallet / TOKEN_FILE)
     if ca_factory is None:
@@ -60,10 +72,21 @@ def create_app(
         ca_factory=ca_factory, registrar=registrar, admin_user=admin_user,
         profile_roles={name: ident.role for name, ident in profile.identities.items()},
     )
+    follower = None
+    reader = registrar_name or next(iter(profile.identities), None)
+    if with_store and reader is not None:
+        state.store = query_store.open_store(wallet, query_db)
+    if state.store is not None:
+        follower = query_store.StoreFollower(state.store, lambda start: ledger.blocks(reader, start),
+                                             profile.chaincode)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
+        if follower is not None:
+            follower.start()
         yield
+        if follower is not None:
+            follower.stop()
         ledger.close()
 
     app = FastAPI(title=f"flexledger gateway — {profile.org}", version="1.0.0", description=DESCRIPTION,
@@ -76,6 +99,6 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "org": profile.org, "msp_id": profile.msp_id}
 
-    for module in (users, aggregators, markets, dso, auditors, events):
+    for module in (users, aggregators, markets, dso, auditors, events, store_routes, ui):
         app.include_router(module.router)
     return app
