@@ -73,8 +73,8 @@ def create_app(
         profile_roles={name: ident.role for name, ident in profile.identities.items()},
     )
     follower = None
-    reader = registrar_name or next(iter(profile.identities), None)
-    if with_store and reader is not None:
+    reader = registrar_name or next(iter(profile.identities), admin_user)  # any member may read blocks
+    if with_store:
         state.store = query_store.open_store(wallet, query_db)
     if state.store is not None:
         follower = query_store.StoreFollower(state.store, lambda start: ledger.blocks(reader, start),
