@@ -15,7 +15,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k === "dataset") Object.assign(node.dataset, v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -25,7 +25,7 @@ function el(tag, attrs = {}, ...children) {
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child !== null && child !== undefined) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -65,8 +65,8 @@ function flash(message, kind = "ok") {
 async function act(label, fn) {
   try {
     await fn();
+    await render();  // before the outcome line: whoever waits for "done" sees the new view
     flash(`${label}: done`, "ok");
-    await render();
   } catch (err) {
     flash(`${label}: ${err.message}`, "error");
   }
