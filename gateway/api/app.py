@@ -72,18 +72,17 @@ def create_app(
         ca_factory=ca_factory, registrar=registrar, admin_user=admin_user,
         profile_roles={name: ident.role for name, ident in profile.identities.items()},
     )
-    follower = None
     reader = registrar_name or next(iter(profile.identities), admin_user)  # any member may read blocks
     if with_store:
         state.store = query_store.open_store(wallet, query_db)
-    if state.store is not None:
-        follower = query_store.StoreFollower(state.store, lambda start: ledger.blocks(reader, start),
-                                             profile.chaincode)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        if follower is not None:
-            follower.start()
+        # one follower per run of the app (a test harness may run the lifespan of one app more than once)
+        follower = None
+        if state.store is not None:
+            follower = query_store.StoreFollower(state.store, lambda start: ledger.blocks(reader, start),
+                                                 profile.chaincode).start()
         yield
         if follower is not None:
             follower.stop()

@@ -1,7 +1,8 @@
 """The off-chain query store of one organisation: a read model of the ledger, fed by committed blocks.
 
 ``FLEXLEDGER_QUERY_DB`` chooses where it lives: unset, a SQLite file in the org's wallet folder; a path,
-that SQLite file; ``off``, no store (lists are then read from the chaincode as before).
+that SQLite file; a ``postgresql://`` URL, that PostgreSQL database; ``off``, no store (lists are then read
+from the chaincode as before).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gateway.api.store.backends import backend_for
 from gateway.api.store.db import QueryStore, StorePage, StoreStatus
 from gateway.api.store.follower import StoreFollower, apply_blocks
-from gateway.errors import ConfigError
 
 ENV = "FLEXLEDGER_QUERY_DB"
 DEFAULT_FILE = "query-store.sqlite"
@@ -24,7 +25,4 @@ def open_store(wallet: Path, spec: str | None = None) -> QueryStore | None:
     spec = spec if spec is not None else os.environ.get(ENV, "")
     if spec.strip().lower() == "off":
         return None
-    if "://" in spec:
-        raise ConfigError(f"{ENV}: {spec.split('://')[0]!r} databases are not supported; "
-                          "give a SQLite file path, or 'off'")
-    return QueryStore(Path(spec) if spec.strip() else wallet / DEFAULT_FILE)
+    return QueryStore(backend_for(spec.strip(), wallet / DEFAULT_FILE))

@@ -1,12 +1,13 @@
-"""The off-chain query store: the chaincode's world state, mirrored from committed blocks into SQLite.
+"""The off-chain query store: the chaincode's world state, mirrored from committed blocks into SQL.
 
 Why: the chaincode's list functions range-scan LevelDB and the REST layer used to cut pages out of the
 whole list, so a page of bids cost as much as all bids. Here every ledger record is one row keyed by its
 composite key, with an index on (kind, first id, second id), so a page is one index range read whatever
 the ledger holds.
 
-Why it can be trusted to be complete and exact: a block is applied in one SQLite transaction that also
-moves the checkpoint (``next_block``) from N to N+1, and only if the checkpoint is at N. A crash between
+Why it can be trusted to be complete and exact: a block is applied in one database transaction that also
+moves the checkpoint (``next_block``) from N to N+1, and only if the checkpoint is at N (the database
+transaction locks the checkpoint before reading it: :mod:`gateway.api.store.backends`). A crash between
 blocks resumes at the first block not applied; a block delivered twice (a replay after a reconnect, or two
 services sharing one file) is skipped. Only the writes of VALID transactions are applied, in block order,
 so the rows equal the peer's world state at that height.
@@ -17,7 +18,6 @@ It is a read model only: nothing here is ever written back to the ledger.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -26,42 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.api.store.backends import Backend, SqliteBackend
 from gateway.deliver import DecodedBlock
 
 #: Fabric composite keys: ``\x00kind\x00id1\x00id2\x00``
 _SEP = "\x00"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkpoint (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    next_block INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS records (
-    key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    k1 TEXT NOT NULL,
-    k2 TEXT NOT NULL,
-    value TEXT NOT NULL,
-    block INTEGER NOT NULL,
-    tx_id TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_by_kind ON records (kind, k1, k2);
-CREATE TABLE IF NOT EXISTS transactions (
-    block INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    tx_id TEXT NOT NULL,
-    header_type TEXT NOT NULL,
-    validation_code TEXT NOT NULL,
-    creator_msp TEXT NOT NULL,
-    endorsers TEXT NOT NULL,
-    function TEXT NOT NULL,
-    event TEXT NOT NULL,
-    writes INTEGER NOT NULL,
-    PRIMARY KEY (block, idx)
-);
-CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (tx_id);
-"""
-
 
 def split_key(composite: str) -> tuple[str, str, str]:
     """(kind, first id, second id) of a composite key; plain keys become (key, "", "")."""
@@ -86,32 +55,38 @@ class StoreStatus:
 
 
 class QueryStore:
-    """One SQLite file per organisation; safe to share between threads and between processes."""
+    """One database per organisation (a SQLite file, or PostgreSQL); safe to share between threads and
+    between processes."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, where: Path | str | Backend) -> None:
+        self.backend: Backend = SqliteBackend(Path(where)) if isinstance(where, str | Path) else where
+        self.path = getattr(self.backend, "path", None)
         self._local = threading.local()
         self._applied = threading.Condition()
-        self._db().executescript(SCHEMA)  # idempotent; executescript commits on its own
+        db = self._db()
+        for statement in self.backend.schema():  # idempotent
+            db.execute(statement)
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO checkpoint (id, next_block) VALUES (0, 0)")
+            self._exec(db, "INSERT INTO checkpoint (id, next_block) VALUES (0, 0) ON CONFLICT (id) DO NOTHING")
 
     # --- connections ------------------------------------------------------------------------------------
-    def _db(self) -> sqlite3.Connection:
+    def _db(self) -> Any:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
+            db = self._local.db = self.backend.connect()
         return db
 
+    def _exec(self, db: Any, sql: str, args: tuple | list = ()) -> Any:
+        return db.execute(self.backend.sql(sql), args)
+
+    def _read(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        return list(self._exec(self._db(), sql, args).fetchall())
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE takes the file's write lock before reading the checkpoint."""
+    def _write(self) -> Iterator[Any]:
+        """One write transaction, holding the lock that orders writers before the checkpoint is read."""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        self.backend.begin_write(db)
         try:
             yield db
         except BaseException:
@@ -129,7 +104,7 @@ class QueryStore:
     @property
     def next_block(self) -> int:
         """The first block not yet applied (the store mirrors the ledger at height ``next_block``)."""
-        return int(self._db().execute("SELECT next_block FROM checkpoint WHERE id = 0").fetchone()[0])
+        return int(self._read("SELECT next_block FROM checkpoint WHERE id = 0")[0][0])
 
     def apply(self, block: DecodedBlock) -> bool:
         """Apply one block if it is the next one; False (and nothing written) for a block seen before.
@@ -138,30 +113,30 @@ class QueryStore:
         that block's writes for good.
         """
         with self._write() as db:
-            expected = int(db.execute("SELECT next_block FROM checkpoint WHERE id = 0").fetchone()[0])
+            expected = int(self._exec(db, "SELECT next_block FROM checkpoint WHERE id = 0").fetchone()[0])
             if block.number < expected:
                 return False
             if block.number > expected:
                 raise ValueError(f"block {block.number} arrived before block {expected}: refusing a gap")
             for tx in block.transactions:
-                db.execute(
-                    "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._exec(
+                    db, "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (block.number, tx.index, tx.tx_id, tx.header_type, tx.validation_code, tx.creator_msp,
                      json.dumps(list(tx.endorsers)), tx.function, tx.event_name, len(tx.writes)),
                 )
                 for write in tx.writes:
                     if write.value is None:
-                        db.execute("DELETE FROM records WHERE key = ?", (write.key,))
+                        self._exec(db, "DELETE FROM records WHERE key = ?", (self.backend.key(write.key),))
                         continue
                     kind, k1, k2 = split_key(write.key)
-                    db.execute(
-                        "INSERT INTO records (key, kind, k1, k2, value, block, tx_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    self._exec(
+                        db, "INSERT INTO records (key, kind, k1, k2, value, block, tx_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value, block = excluded.block,"
                         " tx_id = excluded.tx_id",
-                        (write.key, kind, k1, k2, write.value.decode("utf-8", errors="replace"), block.number,
+                        (self.backend.key(write.key), kind, k1, k2, write.value.decode("utf-8", errors="replace"), block.number,
                          tx.tx_id),
                     )
-            db.execute("UPDATE checkpoint SET next_block = ? WHERE id = 0", (block.number + 1,))
+            self._exec(db, "UPDATE checkpoint SET next_block = ? WHERE id = 0", (block.number + 1,))
         with self._applied:
             self._applied.notify_all()
         return True
@@ -200,20 +175,19 @@ class QueryStore:
         for name, value in sorted((filters or {}).items()):
             if not name.isidentifier():
                 raise ValueError(f"not a field name: {name!r}")
-            sql += f" AND json_extract(value, '$.{name}') = ?"
+            sql += f" AND {self.backend.json_field(name)} = ?"
             args.append(value)
         sql += f" ORDER BY {column} LIMIT ?"
         args.append(size + 1)
-        rows = self._db().execute(sql, args).fetchall()
+        rows = self._read(sql, args)
         more = len(rows) > size
         rows = rows[:size]
         return StorePage([json.loads(v) for v, _ in rows], rows[-1][1] if more and rows else None)
 
     def get(self, kind: str, k1: str = "", k2: str = "") -> Any:
         """One record by its ids, or None."""
-        row = self._db().execute("SELECT value FROM records WHERE kind = ? AND k1 = ? AND k2 = ?",
-                                 (kind, k1, k2)).fetchone()
-        return json.loads(row[0]) if row else None
+        rows = self._read("SELECT value FROM records WHERE kind = ? AND k1 = ? AND k2 = ?", (kind, k1, k2))
+        return json.loads(rows[0][0]) if rows else None
 
     def all(self, kind: str, parent: str | None = None) -> list[Any]:
         """Every record of ``kind`` (under ``parent``) in key order: what the chaincode's scan returns."""
@@ -221,7 +195,8 @@ class QueryStore:
         if parent is not None:
             sql += " AND k1 = ?"
             args.append(parent)
-        return [json.loads(v) for (v,) in self._db().execute(sql + " ORDER BY key", args)]
+        # (k1, k2) order is the composite key's order: ids hold no NUL, the key's separator
+        return [json.loads(v) for (v,) in self._read(sql + " ORDER BY k1, k2", args)]
 
     def transactions(self, tx_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         sql = "SELECT block, idx, tx_id, header_type, validation_code, creator_msp, endorsers, function, event," \
@@ -233,16 +208,15 @@ class QueryStore:
         names = ("block", "index", "tx_id", "header_type", "validation_code", "creator_msp", "endorsers",
                  "function", "event", "writes")
         out = []
-        for row in self._db().execute(sql + " ORDER BY block, idx", args):
+        for row in self._read(sql + " ORDER BY block, idx", args):
             record = dict(zip(names, row, strict=True))
             record["endorsers"] = json.loads(record["endorsers"])
             out.append(record)
         return out
 
     def status(self) -> StoreStatus:
-        db = self._db()
         return StoreStatus(
             next_block=self.next_block,
-            records=int(db.execute("SELECT count(*) FROM records").fetchone()[0]),
-            transactions=int(db.execute("SELECT count(*) FROM transactions").fetchone()[0]),
+            records=int(self._read("SELECT count(*) FROM records")[0][0]),
+            transactions=int(self._read("SELECT count(*) FROM transactions")[0][0]),
         )
