@@ -3,7 +3,8 @@
 Why the routes still ask the peer for its height first: a client that has just placed a bid expects to see
 it in the next list. The store answers only once it holds every block the peer has committed (it usually
 does already; else it waits a moment), and when it cannot catch up in time the route falls back to the
-chaincode, so a lagging store is never a stale answer.
+chaincode, so a lagging store never gives a stale first page. A walk already begun on the store (its
+bookmark is an id, not the chaincode path's offset) goes on there rather than fail on the bookmark.
 
 The chaincode checks that the caller's role is one the governance record grants to its organisation; the
 same check is made here against the governance record the store mirrors.
@@ -40,8 +41,9 @@ def store_page(state: AppState, who: Principal, kind: str, page_size: int, bookm
     if store is None:
         return None
     height = state.ledger.height(who.user)
-    if not store.wait_for(height, CATCH_UP_SECONDS):
-        return None
+    continuing = bool(bookmark) and not re.fullmatch(r"[0-9]+", bookmark or "")
+    if not store.wait_for(height, CATCH_UP_SECONDS) and not continuing:
+        return None  # a walk that began on the store (its bookmark is an id) goes on there, a block behind
     if not _may_read(store.get("marketplace"), who):
         return None  # let the chaincode refuse, with its own words
     if bookmark is not None and not re.fullmatch(limits.ID_PATTERN, bookmark):

@@ -157,3 +157,20 @@ def test_a_store_that_differs_from_the_ledger_is_reported(apps) -> None:
         assert report["differences"] == ["bids of FLEX1: bid001 differs"]
     finally:
         db.execute("UPDATE records SET value = json_set(value, '$.status', 'active') WHERE kind = 'bid' AND k2 = 'bid001'")
+
+
+def test_a_lagging_store_leaves_first_pages_to_the_chaincode_and_continues_its_own_walks(apps, monkeypatch) -> None:
+    from gateway.api.store import lists
+
+    with_store, _, _, headers, _ = apps
+    ledger = with_store.app.state.flex.ledger
+    monkeypatch.setattr(lists, "CATCH_UP_SECONDS", 0.05)
+    monkeypatch.setattr(ledger, "height", lambda user: ledger.live.height + 5)  # the peer is 5 blocks ahead
+    before = len(ledger.calls)
+    first = with_store.get("/markets/FLEX1/bids", params={"page_size": 5}, headers=headers).json()
+    assert [c[1] for c in ledger.calls[before:]] == ["ListBids"]
+    assert first["next_bookmark"] == "5"  # the chaincode path's offset
+    before = len(ledger.calls)
+    walk = with_store.get("/markets/FLEX1/bids", params={"page_size": 5, "bookmark": "bid004"}, headers=headers)
+    assert walk.status_code == 200 and not [c for c in ledger.calls[before:] if c[1].startswith("List")]
+    assert walk.json()["items"][0]["id"] == "bid005"
