@@ -4,7 +4,8 @@ Why one SQL text for both: the store's statements are plain (an upsert, index ra
 things differ and are said here: how to connect, the parameter mark, how to lock before reading the
 checkpoint, how to read a field of the JSON value, and how keys are stored (PostgreSQL's TEXT cannot hold
 the NUL bytes of Fabric composite keys, so there the key is BYTEA; ids are compared bytewise, ``COLLATE
-"C"``, as LevelDB orders them).
+"C"``, as LevelDB orders them). Besides the id index, one index serves the filter every aggregator's page
+uses, a manager's devices (``/devices?manager=``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     writes INTEGER NOT NULL,
     PRIMARY KEY (block, idx)
 );
-CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (tx_id)
+CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (tx_id);
+CREATE INDEX IF NOT EXISTS records_by_manager ON records (kind, {manager}, k1)
 """
 
 
@@ -80,7 +82,8 @@ class SqliteBackend:
         return db
 
     def schema(self) -> list[str]:
-        text = _TABLES.format(key_type="TEXT", collate="", records_options=" WITHOUT ROWID")
+        text = _TABLES.format(key_type="TEXT", collate="", records_options=" WITHOUT ROWID",
+                              manager=self.json_field("manager"))
         return [s for s in text.split(";") if s.strip()]
 
     def sql(self, text: str) -> str:
@@ -116,7 +119,8 @@ class PostgresBackend:
             raise ConfigError(f"FLEXLEDGER_QUERY_DB: cannot connect to PostgreSQL: {exc}") from None
 
     def schema(self) -> list[str]:
-        text = _TABLES.format(key_type="BYTEA", collate='COLLATE "C"', records_options="")
+        text = _TABLES.format(key_type="BYTEA", collate='COLLATE "C"', records_options="",
+                              manager=self.json_field("manager"))
         return [s for s in text.split(";") if s.strip()]
 
     def sql(self, text: str) -> str:

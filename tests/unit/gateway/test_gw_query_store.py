@@ -224,3 +224,13 @@ def test_the_environment_chooses_the_store_or_switches_it_off(tmp_path: Path, mo
 def test_a_postgresql_url_opens_a_postgresql_store(postgres, tmp_path: Path) -> None:
     store = open_store(tmp_path, postgres.new_database())
     assert store is not None and store.backend.name == "postgresql" and store.next_block == 0
+
+
+def test_a_managers_devices_are_read_through_an_index(tmp_path: Path) -> None:
+    """The filter the UI asks for on every aggregator page does not scan every device."""
+    store = QueryStore(tmp_path / "q.sqlite")
+    db = store._db()
+    sql = ("EXPLAIN QUERY PLAN SELECT value, k1 FROM records WHERE kind = ? AND k1 > ? "
+           "AND json_extract(value, '$.manager') = ? ORDER BY k1 LIMIT ?")
+    plan = " ".join(row[-1] for row in db.execute(sql, ("device", "", "agg1MSP", 51)))
+    assert "USING INDEX records_by_manager" in plan and "TEMP B-TREE" not in plan, plan
