@@ -83,6 +83,16 @@ class FileCheckpoint(Checkpoint):
         os.replace(tmp, self.path)
 
 
+def stream_responses(call: object) -> Iterator:
+    """The responses of a server stream: cancelling it (``close``) just ends it, other failures raise."""
+    try:
+        yield from call  # type: ignore[misc]
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+            return
+        raise from_rpc_error(EventsError, exc) from None
+
+
 class ChaincodeEventStream:
     """Iterator of events; :meth:`close` cancels the underlying gRPC stream.
 
@@ -95,16 +105,11 @@ class ChaincodeEventStream:
         self._call = call
 
     def __iter__(self) -> Iterator[ChaincodeEvent]:
-        try:
-            for response in self._call:  # type: ignore[attr-defined]
-                for raw in response.events:
-                    event = ChaincodeEvent(response.block_number, raw.tx_id, raw.chaincode_id,
-                                           raw.event_name, raw.payload)
-                    yield event
-        except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
-                return
-            raise from_rpc_error(EventsError, exc) from None
+        for response in stream_responses(self._call):
+            for raw in response.events:
+                event = ChaincodeEvent(response.block_number, raw.tx_id, raw.chaincode_id,
+                                       raw.event_name, raw.payload)
+                yield event
 
     def close(self) -> None:
         self._call.cancel()  # type: ignore[attr-defined]

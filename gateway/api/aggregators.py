@@ -17,6 +17,7 @@ from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
 from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, require, state_of
+from gateway.api.store.lists import store_page
 
 router = APIRouter(responses=ERROR_RESPONSES)
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
@@ -33,8 +34,10 @@ def register_device(body: DeviceIn, who: Aggregator, state: State) -> Any:
 def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
                  manager: Filter = None, owner: Filter = None, feeder: Filter = None,
                  node: Filter = None, status: Filter = None) -> Page:
-    query = {"manager": manager, "owner": owner, "feeder": feeder, "node": node, "status": status,
-             "page_size": page_size, "bookmark": bookmark}
+    filters = {"manager": manager, "owner": owner, "feeder": feeder, "node": node, "status": status}
+    if (page := store_page(state, who, "device", page_size, bookmark, filters=filters)) is not None:
+        return page
+    query = {**filters, "page_size": page_size, "bookmark": bookmark}
     query = {k: v for k, v in query.items() if v is not None}
     return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListDevices", dump(query))),
                                page_size, bookmark)

@@ -9,11 +9,13 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI
 
-from gateway.api import aggregators, auditors, dso, errors, events, markets, sealed_bids, users, wholesale
+from gateway.api import aggregators, auditors, dso, errors, events, markets, sealed_bids, ui, users, wholesale
+from gateway.api import store as query_store
 from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.api.body import StrictJsonBody
 from gateway.api.ledger import FabricLedger, Ledger
 from gateway.api.state import AppState
+from gateway.api.store import routes as store_routes
 from gateway.ca import CAClient
 from gateway.identity import Signer, load_signer
 from gateway.profile import ConnectionProfile
@@ -30,7 +32,11 @@ with `POST /users`.
 input when there is one. Validation errors are 422 (bodies are strict: JSON types are taken as they are,
 a key given twice is refused); a body over the size limit is 413; a 405 names the allowed methods in `Allow`.
 
-**Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`).
+**Lists** are paged: `page_size` and `bookmark` (the previous page's `next_bookmark`). Markets, bids and
+devices are read from the organisation's off-chain query store (a mirror of the ledger fed by committed
+blocks), where the bookmark is the id of the last item returned.
+
+**Web UI** at `/ui` (same bearer tokens; the login page asks for one).
 """
 
 #: Requests the service works on at once. Routes call the blocking Fabric client (a submit waits for the
@@ -47,15 +53,19 @@ def create_app(
     ca_factory: Callable[[], CAClient] | None = None,
     registrar: Callable[[], tuple[bytes, Signer]] | None = None,
     admin_user: str = "admin",
+    query_db: str | None = None,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
 ) -> FastAPI:
     """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones.
 
+    The query store (``query_db``, else ``FLEXLEDGER_QUERY_DB``, else a SQLite file in the wallet) is fed
+    from the real ledger's blocks; with an injected ``ledger`` it is used only when ``query_db`` is given.
     ``max_in_flight`` sizes the worker-thread pool the routes run in (requests beyond it wait their turn).
     """
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight: must be >= 1, got {max_in_flight}")
     wallet = Path(profile.wallet)
+    with_store = ledger is None or query_db is not None
     ledger = ledger if ledger is not None else FabricLedger(profile)
     tokens = tokens if tokens is not None else TokenStore(wallet / TOKEN_FILE)
     if ca_factory is None:
@@ -73,11 +83,21 @@ def create_app(
         ca_factory=ca_factory, registrar=registrar, admin_user=admin_user,
         profile_roles={name: ident.role for name, ident in profile.identities.items()},
     )
+    reader = registrar_name or next(iter(profile.identities), admin_user)  # any member may read blocks
+    if with_store:
+        state.store = query_store.open_store(wallet, query_db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = max_in_flight
+        # one follower per run of the app (a test harness may run the lifespan of one app more than once)
+        follower = None
+        if state.store is not None:
+            follower = query_store.StoreFollower(state.store, lambda start: ledger.blocks(reader, start),
+                                                 profile.chaincode).start()
         yield
+        if follower is not None:
+            follower.stop()
         ledger.close()
 
     app = FastAPI(title=f"flexledger gateway — {profile.org}", version="1.0.0", description=DESCRIPTION,
@@ -90,6 +110,6 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok", "org": profile.org, "msp_id": profile.msp_id}
 
-    for module in (users, aggregators, sealed_bids, markets, dso, auditors, events, wholesale):
+    for module in (users, aggregators, sealed_bids, markets, dso, auditors, events, wholesale, store_routes, ui):
         app.include_router(module.router)
     return app

@@ -14,8 +14,9 @@ from typing import Protocol
 
 import grpc
 
-from gateway.blocks import CommittedTransaction, committed_transaction
+from gateway.blocks import CommittedTransaction, committed_transaction, ledger_height
 from gateway.client import Contract, Gateway, Timeouts
+from gateway.deliver import BlockStream, deliver_blocks
 from gateway.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
 from gateway.identity import X509Identity, load_identity, load_signer
 from gateway.profile import ConnectionProfile
@@ -40,6 +41,10 @@ class Ledger(Protocol):
     def events(self, user: str, checkpoint: Checkpoint | None) -> EventStream: ...
 
     def committed(self, user: str, tx_id: str) -> CommittedTransaction: ...
+
+    def height(self, user: str) -> int: ...
+
+    def blocks(self, user: str, start: int) -> BlockStream: ...
 
     def close(self) -> None: ...
 
@@ -91,6 +96,15 @@ class FabricLedger:
     def events(self, user: str, checkpoint: Checkpoint | None) -> ChaincodeEventStream:
         network = self._gateway(user).get_network(self.profile.channel)
         return network.chaincode_events(self.profile.chaincode, checkpoint=checkpoint)
+
+    def height(self, user: str) -> int:
+        """How many blocks the org's peer has committed (qscc ``GetChainInfo``)."""
+        return ledger_height(self._gateway(user).get_network(self.profile.channel), self.profile.channel)
+
+    def blocks(self, user: str, start: int) -> BlockStream:
+        """Committed blocks from ``start`` on, as the peer's Deliver service streams them."""
+        gw = self._gateway(user)
+        return deliver_blocks(self._channel, gw.creator, gw.sign, self.profile.channel, start)
 
     def close(self) -> None:
         self._channel.close()

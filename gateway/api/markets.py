@@ -15,6 +15,7 @@ from gateway.api.models import Page
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
 from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, state_of
+from gateway.api.store.lists import store_page
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["markets"])
 Anyone = Annotated[Principal, Depends(principal)]
@@ -26,6 +27,8 @@ def list_markets(who: Anyone, state: State, page_size: PageSize = 50, bookmark: 
                  day: Filter = None, kind: Filter = None, status: Filter = None, feeder: Filter = None) -> Page:
     query = {k: v for k, v in {"day": day, "kind": kind, "status": status, "feeder": feeder}.items()
              if v is not None}
+    if (page := store_page(state, who, "market", page_size, bookmark, filters=query)) is not None:
+        return page
     return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListMarkets", dump(query))),
                                page_size, bookmark)
 
@@ -38,6 +41,8 @@ def read_market(market_id: PathId, who: Anyone, state: State) -> Any:
 @router.get("/markets/{market_id}/bids", summary="Bids of a market")
 def list_bids(market_id: PathId, who: Anyone, state: State, page_size: PageSize = 50,
               bookmark: Bookmark = None) -> Page:
+    if (page := store_page(state, who, "bid", page_size, bookmark, parent=market_id)) is not None:
+        return page
     return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListBids", market_id)),
                                page_size, bookmark)
 

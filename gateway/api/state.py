@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from gateway.api.auth import Principal, TokenStore
 from gateway.api.errors import ApiError
 from gateway.api.ledger import Ledger
+from gateway.api.store.db import QueryStore
 from gateway.ca import CAClient
 from gateway.identity import Signer
 
@@ -31,6 +32,8 @@ class AppState:
     admin_user: str = "admin"
     #: roles from the profile, used when a certificate carries no role attribute
     profile_roles: dict[str, str] = field(default_factory=dict)
+    #: the off-chain read model the list endpoints page from (None: they ask the chaincode)
+    store: QueryStore | None = None
     _roles: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _extensions: dict[str, Any] = field(default_factory=dict)
