@@ -22,7 +22,7 @@ from typing import Any
 
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.state import key
 
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
@@ -140,7 +140,7 @@ async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
         return
     available = (await funds.load(tx, bid["owner"])).available_cents
     if available < bid["escrow_cents"]:
-        raise ChaincodeError("bid.price_eur_per_mwh", f"{bid['owner']} needs {bid['escrow_cents']} cents available "
+        raise FailedPrecondition("bid.price_eur_per_mwh", f"{bid['owner']} needs {bid['escrow_cents']} cents available "
                              f"for this bid's escrow but has {available}")
 
 
@@ -153,22 +153,22 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
     markets.require_gate_open(tx, market, "bid.market_id")
     if not await markets.is_enrolled(tx, market["id"], tx.caller.msp_id):
-        raise ChaincodeError("bid.market_id", f"{tx.caller.msp_id} is not enrolled in market {market['id']}")
+        raise FailedPrecondition("bid.market_id", f"{tx.caller.msp_id} is not enrolled in market {market['id']}")
     device = await registry.load(tx, validate.ident(doc.get("device"), "bid.device"), "bid.device")
     registry.require_manager(tx, device, "bid.device")
     if device.status != "active":
-        raise ChaincodeError("bid.device", f"device {device.id} is retired")
+        raise FailedPrecondition("bid.device", f"device {device.id} is retired")
     if market["feeder"] is not None and device.feeder != market["feeder"]:
         raise ChaincodeError("bid.device", f"device {device.id} is on feeder {device.feeder}, "
                              f"market {market['id']} trades feeder {market['feeder']}")
     body = _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
     if await tx.ledger.get(key("bidref", bid_id)) is not None:
-        raise ChaincodeError("bid.id", f"bid {bid_id} already exists")
+        raise Conflict("bid.id", f"bid {bid_id} already exists")
     slot_key = key("devicebids", market["id"], device.id)
     slot = await tx.ledger.get(slot_key) or {"market_id": market["id"], "device": device.id, "active": {}}
     for other_id, other_periods in sorted(slot["active"].items()):
         if _overlaps(body, {"periods": other_periods}):
-            raise ChaincodeError("bid.device", f"device {device.id} already has active bid {other_id} "
+            raise Conflict("bid.device", f"device {device.id} already has active bid {other_id} "
                                  f"in market {market['id']} for the same period(s)")
     bid = {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
            "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
@@ -189,7 +189,7 @@ async def load(tx: Tx, bid_id: str, field: str = "bidId") -> dict[str, Any]:
     validate.ident(bid_id, field)
     ref = await tx.ledger.get(key("bidref", bid_id))
     if ref is None:
-        raise ChaincodeError(field, f"bid {bid_id} does not exist")
+        raise NotFound(field, f"bid {bid_id} does not exist")
     return await tx.ledger.get(key("bid", ref["market_id"], bid_id))
 
 
@@ -197,9 +197,9 @@ async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     bid = await load(tx, bid_id)
     if bid["owner"] != tx.caller.msp_id:
-        raise ChaincodeError("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
+        raise Forbidden("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
     if bid["status"] != "active":
-        raise ChaincodeError("bidId", f"bid {bid_id} is already {bid['status']}")
+        raise Conflict("bidId", f"bid {bid_id} is already {bid['status']}")
     market = await markets.load(tx, bid["market_id"])
     markets.require_gate_open(tx, market, "bidId")
     bid["status"] = "cancelled"

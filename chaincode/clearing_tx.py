@@ -21,7 +21,7 @@ from typing import Any
 
 from chaincode import __version__, bids, clock, funds, governance, markets, money, network_data
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, NotFound
 from chaincode.state import key
 from clearing import canonical
 
@@ -52,9 +52,9 @@ async def capacity_document(tx: Tx, market: dict[str, Any], active: list[dict[st
 async def flexibility_document(tx: Tx, market: dict[str, Any], active: list[dict[str, Any]]) -> dict[str, Any]:
     baseline = await tx.ledger.get(key("baseline", market["day"]))
     if baseline is None:
-        raise ChaincodeError("marketId", f"no baseline has been published for {market['day']}")
+        raise NotFound("marketId", f"no baseline has been published for {market['day']}")
     if baseline["periods"] != market["periods"] or baseline["period_minutes"] != market["period_minutes"]:
-        raise ChaincodeError("marketId", f"the baseline of {market['day']} no longer matches the market's periods")
+        raise FailedPrecondition("marketId", f"the baseline of {market['day']} no longer matches the market's periods")
     net = await network_data.read_network(tx, market["network_version"])
     offers = [{"id": b["id"], "owner": b["owner"], "node": b["node"], "products": b["products"]}
               for b in active]
@@ -131,9 +131,9 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     await governance.require(tx, "dso")
     market = await markets.load(tx, market_id)
     if market["status"] not in ("open", "closed"):
-        raise ChaincodeError("marketId", f"market {market_id} is already {market['status']}")
+        raise Conflict("marketId", f"market {market_id} is already {market['status']}")
     if not clock.reached(tx, market["gate_closes_ms"]):
-        raise ChaincodeError("marketId", f"market {market_id} can be cleared only after its gate closes at "
+        raise FailedPrecondition("marketId", f"market {market_id} can be cleared only after its gate closes at "
                              f"{market['gate_closes']} (now {clock.iso(tx.now_ms)}, this endorser's clock "
                              f"{clock.iso(tx.local_ms)})")
     placed = await bids.active_bids(tx, market_id)
@@ -180,7 +180,7 @@ async def settle_market(tx: Tx, market_id: str) -> dict[str, Any]:
     await governance.require(tx, "settlement")
     market = await markets.load(tx, market_id)
     if market["status"] != "cleared":
-        raise ChaincodeError("marketId", f"market {market_id} is {market['status']}; only a cleared market is settled")
+        raise FailedPrecondition("marketId", f"market {market_id} is {market['status']}; only a cleared market is settled")
     record = await tx.ledger.get(key("clearing", market_id))
     payments: dict[str, int] = record["payments_cents"]
     buyer = market["buyer"]
@@ -189,7 +189,7 @@ async def settle_market(tx: Tx, market_id: str) -> dict[str, Any]:
         for owner in sorted(payments):
             held = await funds.market_escrow(tx, market_id, owner)
             if payments[owner] > held:
-                raise ChaincodeError(f"payments_cents.{owner}", f"{payments[owner]} cents exceed the {held} cents "
+                raise FailedPrecondition(f"payments_cents.{owner}", f"{payments[owner]} cents exceed the {held} cents "
                                      f"{owner} holds in escrow for market {market_id}")
             if payments[owner]:
                 await funds.pay(tx, market_id, owner, buyer, payments[owner])
@@ -198,7 +198,7 @@ async def settle_market(tx: Tx, market_id: str) -> dict[str, Any]:
         total = sum(payments.values())
         held = await funds.market_escrow(tx, market_id, buyer)
         if total > held:
-            raise ChaincodeError("marketId", f"payments of {total} cents exceed the escrowed budget of {held} cents "
+            raise FailedPrecondition("marketId", f"payments of {total} cents exceed the escrowed budget of {held} cents "
                                  f"for market {market_id}")
         for owner in sorted(payments):
             if payments[owner]:
@@ -226,7 +226,7 @@ async def get_clearing(tx: Tx, market_id: str) -> dict[str, Any]:
     await markets.load(tx, market_id)
     record = await tx.ledger.get(key("clearing", market_id))
     if record is None:
-        raise ChaincodeError("marketId", f"market {market_id} has not been cleared")
+        raise FailedPrecondition("marketId", f"market {market_id} has not been cleared")
     raw_input = await tx.ledger.get_bytes(key("clearinginput", market_id))
     raw_result = await tx.ledger.get_bytes(key("clearingresult", market_id))
     return {**record, "input": json.loads(raw_input), "result": json.loads(raw_result)}

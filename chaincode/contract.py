@@ -35,7 +35,7 @@ from chaincode import (
     registry,
 )
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, answer_with_kind, note_refusal
 from chaincode.identity import caller_of
 from chaincode.oracle import Oracle
 from chaincode.state import Ledger
@@ -75,7 +75,13 @@ class FlexledgerContract(Contract):
 
     def _check_arguments(self, ctx: TransactionContext) -> None:
         """Refuse a call whose arguments do not match the function's (count, and length before anything)."""
-        name, args = ctx.get_stub().get_function_and_parameters()
+        try:
+            self._check_argument_list(*ctx.get_stub().get_function_and_parameters())
+        except ChaincodeError as exc:
+            note_refusal(exc)
+            raise
+
+    def _check_argument_list(self, name: str, args: list[str]) -> None:
         name = str(name).rpartition(":")[2]
         name = name[:1].upper() + name[1:]  # the dispatcher accepts both spellings
         method = getattr(self, name, None)
@@ -103,6 +109,7 @@ class FlexledgerContract(Contract):
             await ledger.flush()
         except ChaincodeError as exc:
             LOG.info("refused %s: %s", getattr(handler, "__name__", handler), exc)
+            note_refusal(exc)
             raise
         except Exception as exc:  # a bug, not a refusal: log it fully, report it without internals
             LOG.exception("internal error in %s", getattr(handler, "__name__", handler))
@@ -234,8 +241,24 @@ def _camel(name: str) -> str:
     return head + "".join("JSON" if part == "json" else part.capitalize() for part in rest)
 
 
-def build_chaincode(oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> Any:
-    """The ``ContractChaincode`` the server (and the unit tests) run."""
-    from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
+class KindedChaincode:
+    """The library's ``ContractChaincode``, whose refusals answer with their kind's status (chaincode.errors)."""
 
-    return ContractChaincode.new_chaincode(FlexledgerContract(oracle, local_clock))
+    def __init__(self, contract: FlexledgerContract) -> None:
+        from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
+
+        self._inner = ContractChaincode.new_chaincode(contract)
+
+    async def init(self, stub: Any) -> Any:
+        return await answer_with_kind(self._inner.init, stub)
+
+    async def invoke(self, stub: Any) -> Any:
+        return await answer_with_kind(self._inner.invoke, stub)
+
+    def __getattr__(self, name: str) -> Any:  # metadata, contracts: the library's
+        return getattr(self._inner, name)
+
+
+def build_chaincode(oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> Any:
+    """The chaincode the server (and the unit tests) run."""
+    return KindedChaincode(FlexledgerContract(oracle, local_clock))

@@ -13,7 +13,7 @@ from typing import Any
 
 from chaincode import clock, governance, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, FailedPrecondition, NotFound
 from chaincode.state import key
 from clearing import limits
 from clearing.limits import echo
@@ -47,10 +47,10 @@ async def read_network(tx: Tx, version: int | None = None) -> dict[str, Any]:
     if version is None:
         version = await latest_version(tx)
         if version == 0:
-            raise ChaincodeError("network", "no network has been published by the DSO yet")
+            raise NotFound("network", "no network has been published by the DSO yet")
     record = await tx.ledger.get(key("network", version_tag(version)))
     if record is None:
-        raise ChaincodeError("version", f"network version {version} does not exist")
+        raise NotFound("version", f"network version {version} does not exist")
     return record
 
 
@@ -136,7 +136,7 @@ async def read_baseline(tx: Tx, day: str) -> dict[str, Any]:
     clock.parse_day(day, "day")
     record = await tx.ledger.get(key("baseline", day))
     if record is None:
-        raise ChaincodeError("day", f"no baseline has been published for {day}")
+        raise NotFound("day", f"no baseline has been published for {day}")
     return record
 
 
@@ -203,7 +203,7 @@ async def _left_from_day_ahead(tx: Tx, market: dict[str, Any], da_id: str) -> li
     if da["kind"] != "capacity_day_ahead" or da["day"] != market["day"] or da["feeder"] != market["feeder"]:
         raise ChaincodeError("from_day_ahead", f"{da_id} is not the day-ahead capacity market of this day and feeder")
     if da["status"] not in ("cleared", "settled"):
-        raise ChaincodeError("from_day_ahead", f"day-ahead market {da_id} is not cleared yet")
+        raise FailedPrecondition("from_day_ahead", f"day-ahead market {da_id} is not cleared yet")
     if da["periods"] != market["periods"] or da["period_minutes"] != market["period_minutes"]:
         raise ChaincodeError("from_day_ahead", f"{da_id} has a different period grid")
     # the oracle's own helper, on the stored day-ahead input and result, in integer watts
@@ -223,7 +223,7 @@ async def read_capacity_limits(tx: Tx, market_id: str) -> dict[str, Any]:
     validate.ident(market_id, "marketId")
     record = await tx.ledger.get(key("limits", market_id))
     if record is None:
-        raise ChaincodeError("marketId", f"no capacity limits have been published for market {market_id}")
+        raise NotFound("marketId", f"no capacity limits have been published for market {market_id}")
     return record
 
 

@@ -1,11 +1,9 @@
 """The one error model of the REST service: ``{"error": {"code", "message", "field"}}`` + HTTP status.
 
-Chaincode refusals arrive as ``field: message`` text inside the peers' error details; they are mapped to
-400/403/404/409 by what they say, so clients can branch on the status and show the field. A refusal of
-an argument's shape, type or range (the chaincode words those ``must ...``, ``is required``, ``is not
-valid JSON``, ``unknown field``, or names the field ``args``) is always 400, and quoted values the
-chaincode echoes are left out before matching words, so an input like ``'not allowed'`` cannot turn a
-400 into a 403. (Machine-readable refusal kinds would replace the words; that is a separate change.)
+Chaincode refusals arrive as ``field: message`` text inside the peers' error details, with the refusal's
+kind (contract.kinds) in the chaincode response status; the kind alone picks the HTTP status, so a
+reworded message keeps its status and an echoed input cannot change it. A refusal without a kind (an
+internal chaincode error) is a 400, as any other refusal of the call.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from contract.kinds import Kind
 from gateway.ca import CAError
 from gateway.errors import (
     CommitError,
@@ -35,26 +34,20 @@ from gateway.errors import (
 log = logging.getLogger("gateway.api")
 
 _FIELD = re.compile(r"^([A-Za-z_$][\w$.\[\]-]*): (.+)$", re.DOTALL)
-#: A value the chaincode echoes in quotes (Python repr): not the chaincode's own words.
-_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
-#: How the chaincode words a refusal of an argument's shape, type or range (docs/chaincode-api.md).
-_INVALID_STARTS = ("must ", "is required", "is not valid json", "unknown field", "is not a valid", "has an invalid",
-                   "nests deeper", "cannot be checked", "has a key longer")
 #: Longest message and field the service repeats (a chaincode message may echo part of the input).
 MESSAGE_MAX_LENGTH = 1000
 FIELD_MAX_LENGTH = 200
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
-#: Words of a chaincode refusal and the status they map to, most specific first.
-_STATUS_RULES: list[tuple[int, str, tuple[str, ...]]] = [
-    (403, "forbidden", ("needs role", "not allowed", "forbidden", "permission", "not authori", "access denied",
-                        "is managed by", "belongs to", "may not", "cannot act")),
-    (404, "not_found", ("not found", "does not exist", "is not registered", "no such", "has been published",
-                        "have been published", "no network")),
-    (409, "conflict", ("already", "the gate of", "not enrolled", "insufficient", "cents available", "escrow",
-                       "is retired", "not initialised", "not been cleared", "not cleared", "no longer",
-                       "can only be", "only after", "only a cleared", "pending hand-over", "exceed the")),
-]
+#: HTTP status and error code of each kind of chaincode refusal. Both "collides with what exists" and
+#: "not in a state that allows it" are a 409: the request conflicts with the current state.
+KIND_STATUS: dict[Kind, tuple[int, str]] = {
+    Kind.INVALID_ARGUMENT: (400, "invalid"),
+    Kind.FORBIDDEN: (403, "forbidden"),
+    Kind.NOT_FOUND: (404, "not_found"),
+    Kind.CONFLICT: (409, "conflict"),
+    Kind.FAILED_PRECONDITION: (409, "conflict"),
+}
 
 
 class ErrorInfo(BaseModel):
@@ -88,15 +81,9 @@ def split_field(text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-def chaincode_status(message: str, field: str | None = None) -> tuple[int, str]:
-    """HTTP status and code of a chaincode refusal (its text after ``field: ``)."""
-    lowered = _QUOTED.sub("''", message).lower()
-    if field == "args" or lowered.startswith(_INVALID_STARTS):
-        return 400, "invalid"
-    for status, code, words in _STATUS_RULES:
-        if any(w in lowered for w in words):
-            return status, code
-    return 400, "invalid"
+def chaincode_status(kind: Kind | None) -> tuple[int, str]:
+    """HTTP status and code of a chaincode refusal of ``kind`` (None: the chaincode gave no kind)."""
+    return (400, "invalid") if kind is None else KIND_STATUS[kind]
 
 
 def from_gateway_error(exc: GatewayError) -> ApiError:
@@ -110,7 +97,7 @@ def from_gateway_error(exc: GatewayError) -> ApiError:
         text = exc.chaincode_message
         if text is not None:
             field, message = split_field(text)
-            status, code = chaincode_status(message, field)
+            status, code = chaincode_status(exc.chaincode_kind)
             return ApiError(status, code, message, field)
         if exc.code == grpc.StatusCode.PERMISSION_DENIED:
             return ApiError(403, "forbidden", f"the peer refused this identity: {exc.message}")

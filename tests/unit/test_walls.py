@@ -13,6 +13,8 @@ FORBIDDEN = {
     "clearing": {"chaincode", "gateway", "network", "flexledger", "fabric_protos", "fabric_chaincode_python",
                  "grpc", "fastapi", "httpx", "uvicorn"},
     "chaincode": {"gateway", "network", "flexledger"},
+    "contract": {"clearing", "chaincode", "gateway", "network", "flexledger", "fabric_protos",
+                 "fabric_chaincode_python", "grpc", "fastapi", "httpx", "uvicorn", "google"},
     "network": {"clearing", "chaincode", "gateway", "flexledger"},
     "gateway": {"chaincode", "network", "flexledger"},
 }  # fmt: skip

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from contract.kinds import Kind
 from gateway import CommitError, EndorseError, EvaluateError, connect_from_profile
 from gateway.errors import ConfigError
 from gateway.identity import P256_ORDER, X509Identity, digest, low_s, signer_from_key, verify
@@ -85,12 +86,14 @@ def test_chaincode_refusal_on_evaluate_carries_peer_details(gw):
     assert err.value.code == grpc.StatusCode.UNKNOWN
     assert err.value.details[0].msp_id == "agg1MSP"
     assert err.value.chaincode_message == "key: missing not found"
+    assert err.value.chaincode_kind == Kind.NOT_FOUND
 
 
 def test_chaincode_refusal_on_submit_is_endorse_error_with_field_message(gw, fake):
     with pytest.raises(EndorseError) as err:
         contract(gw).submit("Fail")
     assert err.value.chaincode_message == "device.max_power_mw: must be > 0"
+    assert err.value.chaincode_kind == Kind.INVALID_ARGUMENT
     assert err.value.mismatched_orgs == []
     assert not any(c[0] == "Submit" for c in fake[0].calls)
 
