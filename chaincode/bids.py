@@ -24,10 +24,9 @@ from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.state import key
+from contract.records import CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED, FLEX_BID_FIELDS
 
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
-_CAPACITY_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "min_mw", "divisible", "price_eur_per_mwh")
-_FLEX_FIELDS = ("id", "market_id", "device", "products")
 
 
 def max_value_cents(price: float, quantity: float, periods: int, period_minutes: int) -> int:
@@ -43,8 +42,7 @@ def _price(value: Any, rules: dict[str, float], field: str) -> float:
 
 
 def _capacity_bid(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
-    doc = validate.obj(doc, "bid", _CAPACITY_FIELDS, ("id", "market_id", "device", "periods", "quantity_mw",
-                                                      "price_eur_per_mwh"))
+    doc = validate.obj(doc, "bid", CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED)
     rules = market["rules"]
     raw_periods = doc["periods"]
     if not isinstance(raw_periods, list) or not raw_periods:
@@ -79,7 +77,7 @@ def _capacity_bid(doc: Any, market: dict[str, Any], device: registry.Device) -> 
 
 
 def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
-    doc = validate.obj(doc, "bid", _FLEX_FIELDS, _FLEX_FIELDS)
+    doc = validate.obj(doc, "bid", FLEX_BID_FIELDS, FLEX_BID_FIELDS)
     rules = market["rules"]
     raw = doc["products"]
     if not isinstance(raw, dict) or not raw:

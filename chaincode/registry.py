@@ -16,9 +16,9 @@ from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbi
 from chaincode.state import key
 from clearing import limits
 from clearing.limits import echo
+from contract.records import DEVICE_FIELDS
 
 TYPES = ("storage", "generation", "load")
-_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
 _PATCHABLE = ("max_power_mw", "min_power_mw", "capacity_mwh")
 
 
@@ -82,7 +82,7 @@ def require_manager(tx: Tx, device: Device, field: str = "id") -> None:
 
 async def register_device(tx: Tx, device_json: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
-    doc = validate.obj(validate.parse_json(device_json, "device"), "device", _FIELDS,
+    doc = validate.obj(validate.parse_json(device_json, "device"), "device", DEVICE_FIELDS,
                        ("id", "type", "max_power_mw", "node", "feeder"))
     device_id = validate.ident(doc["id"], "device.id")
     kind = doc["type"]

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from contract.records import Balance, Bid, Device, Enrolment, Portfolio
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page
+from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page, returns
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
 from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, require, state_of
@@ -23,12 +24,14 @@ Anyone = Annotated[Principal, Depends(principal)]
 State = Annotated[AppState, Depends(state_of)]
 
 
-@router.post("/devices", status_code=201, tags=["aggregators"], summary="Register a device you manage")
+@router.post("/devices", status_code=201, tags=["aggregators"], summary="Register a device you manage",
+             **returns(Device))
 def register_device(body: DeviceIn, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "RegisterDevice", dump(body.model_dump(exclude_none=True))))
 
 
-@router.get("/devices", tags=["aggregators"], summary="List devices (filters: manager, owner, feeder, node, status)")
+@router.get("/devices", tags=["aggregators"], summary="List devices (filters: manager, owner, feeder, node, status)",
+            **returns(Page[Device]))
 def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
                  manager: Filter = None, owner: Filter = None, feeder: Filter = None,
                  node: Filter = None, status: Filter = None) -> Page:
@@ -39,12 +42,13 @@ def list_devices(who: Anyone, state: State, page_size: PageSize = 50, bookmark: 
                                page_size, bookmark)
 
 
-@router.get("/devices/{device_id}", tags=["aggregators"], summary="One device")
+@router.get("/devices/{device_id}", tags=["aggregators"], summary="One device", **returns(Device))
 def read_device(device_id: PathId, who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "ReadDevice", device_id))
 
 
-@router.patch("/devices/{device_id}", tags=["aggregators"], summary="Change power/capacity of your device")
+@router.patch("/devices/{device_id}", tags=["aggregators"], summary="Change power/capacity of your device",
+              **returns(Device))
 def update_device(device_id: PathId, body: DevicePatch, who: Aggregator, state: State) -> Any:
     patch = body.model_dump(exclude_none=True)
     if not patch:
@@ -52,28 +56,30 @@ def update_device(device_id: PathId, body: DevicePatch, who: Aggregator, state: 
     return decode(state.ledger.submit(who.user, "UpdateDevice", device_id, dump(patch)))
 
 
-@router.delete("/devices/{device_id}", tags=["aggregators"], summary="Retire your device")
+@router.delete("/devices/{device_id}", tags=["aggregators"], summary="Retire your device", **returns(Device))
 def retire_device(device_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "RetireDevice", device_id))
 
 
-@router.get("/portfolio", tags=["aggregators"], summary="Your organisation's devices, bids, trades, balance")
+@router.get("/portfolio", tags=["aggregators"], summary="Your organisation's devices, bids, trades, balance",
+            **returns(Portfolio))
 def portfolio(who: Aggregator, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "QueryByParticipant", who.msp_id))
 
 
-@router.get("/balance", tags=["aggregators"], summary="Your organisation's funds")
+@router.get("/balance", tags=["aggregators"], summary="Your organisation's funds", **returns(Balance))
 def balance(who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "GetBalance", who.msp_id))
 
 
 @router.post("/markets/{market_id}/enrolment", status_code=201, tags=["aggregators"],
-             summary="Enrol your organisation in a market")
+             summary="Enrol your organisation in a market", **returns(Enrolment))
 def enrol(market_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "EnrolInMarket", market_id))
 
 
-@router.post("/bids", status_code=201, tags=["aggregators"], summary="Place a bid (capacity or flexibility)")
+@router.post("/bids", status_code=201, tags=["aggregators"], summary="Place a bid (capacity or flexibility)",
+             **returns(Bid))
 def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
     if body.products is None:
         for name in ("periods", "quantity_mw", "price_eur_per_mwh"):
@@ -86,6 +92,7 @@ def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "PlaceBid", dump(body.model_dump(exclude_none=True))))
 
 
-@router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open")
+@router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open",
+               **returns(Bid))
 def cancel_bid(bid_id: PathId, who: Aggregator, state: State) -> Any:
     return decode(state.ledger.submit(who.user, "CancelBid", bid_id))

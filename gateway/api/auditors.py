@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from contract.records import Clearing, HistoryEntry, Portfolio
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import MSP_PATTERN, VerifyOut
+from gateway.api.models import MSP_PATTERN, VerifyOut, returns
 from gateway.api.params import KeyId, PathId
 from gateway.api.state import AppState, decode, require, state_of
 
@@ -23,7 +24,7 @@ KeyKind = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z]+$",
                               description="device, market, bid, balance, escrow, clearing, network, ...")]
 
 
-@router.get("/markets/{market_id}", summary="Stored clearing input, result and hashes")
+@router.get("/markets/{market_id}", summary="Stored clearing input, result and hashes", **returns(Clearing))
 def clearing_record(market_id: PathId, who: Auditor, state: State) -> Any:
     """The stored clearing, plus who endorsed its transaction as the committed block records it."""
     record = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
@@ -34,12 +35,14 @@ def clearing_record(market_id: PathId, who: Auditor, state: State) -> Any:
 
 
 @router.get("/history/{kind}/{key_id:path}",
-            summary="Every committed version of a ledger record (multi-part ids as a/b)")
+            summary="Every committed version of a ledger record (multi-part ids as a/b)",
+            **returns(list[HistoryEntry]))
 def history(kind: KeyKind, key_id: KeyId, who: Auditor, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "GetHistory", kind, key_id))
 
 
-@router.get("/participants/{msp_id}", summary="Devices, bids, trades and balance of a participant")
+@router.get("/participants/{msp_id}", summary="Devices, bids, trades and balance of a participant",
+            **returns(Portfolio))
 def participant(msp_id: Annotated[str, Path(min_length=1, max_length=64, pattern=MSP_PATTERN)],
                 who: Auditor, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "QueryByParticipant", msp_id))

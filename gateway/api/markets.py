@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from contract.records import Bid, Market, Marketplace, Network
 from gateway.api.auth import Principal
 from gateway.api.errors import ERROR_RESPONSES
-from gateway.api.models import Page
+from gateway.api.models import MarketResult, Page, returns
 from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
 from gateway.api.params import Filter, PathId
 from gateway.api.state import AppState, decode, dump, principal, state_of
@@ -21,7 +22,7 @@ Anyone = Annotated[Principal, Depends(principal)]
 State = Annotated[AppState, Depends(state_of)]
 
 
-@router.get("/markets", summary="List markets")
+@router.get("/markets", summary="List markets", **returns(Page[Market]))
 def list_markets(who: Anyone, state: State, page_size: PageSize = 50, bookmark: Bookmark = None,
                  day: Filter = None, kind: Filter = None, status: Filter = None, feeder: Filter = None) -> Page:
     query = {k: v for k, v in {"day": day, "kind": kind, "status": status, "feeder": feeder}.items()
@@ -30,19 +31,19 @@ def list_markets(who: Anyone, state: State, page_size: PageSize = 50, bookmark: 
                                page_size, bookmark)
 
 
-@router.get("/markets/{market_id}", summary="One market")
+@router.get("/markets/{market_id}", summary="One market", **returns(Market))
 def read_market(market_id: PathId, who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "ReadMarket", market_id))
 
 
-@router.get("/markets/{market_id}/bids", summary="Bids of a market")
+@router.get("/markets/{market_id}/bids", summary="Bids of a market", **returns(Page[Bid]))
 def list_bids(market_id: PathId, who: Anyone, state: State, page_size: PageSize = 50,
               bookmark: Bookmark = None) -> Page:
     return page_from_chaincode(decode(state.ledger.evaluate(who.user, "ListBids", market_id)),
                                page_size, bookmark)
 
 
-@router.get("/markets/{market_id}/result", summary="Clearing result of a market")
+@router.get("/markets/{market_id}/result", summary="Clearing result of a market", **returns(MarketResult))
 def market_result(market_id: PathId, who: Anyone, state: State) -> Any:
     clearing = decode(state.ledger.evaluate(who.user, "GetClearing", market_id))
     if isinstance(clearing, dict) and "result" in clearing:
@@ -51,11 +52,11 @@ def market_result(market_id: PathId, who: Anyone, state: State) -> Any:
     return clearing
 
 
-@router.get("/network", summary="Feeder model (latest version, or ?version=)")
+@router.get("/network", summary="Feeder model (latest version, or ?version=)", **returns(Network))
 def read_network(who: Anyone, state: State, version: Annotated[str, Query(max_length=32)] = "") -> Any:
     return decode(state.ledger.evaluate(who.user, "ReadNetwork", version))
 
 
-@router.get("/marketplace", summary="Governance record: which MSP holds which role")
+@router.get("/marketplace", summary="Governance record: which MSP holds which role", **returns(Marketplace))
 def marketplace(who: Anyone, state: State) -> Any:
     return decode(state.ledger.evaluate(who.user, "GetMarketplace"))

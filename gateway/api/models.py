@@ -11,7 +11,7 @@ Sizes and ranges come from :mod:`clearing.limits`, the limits the chaincode enfo
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,7 @@ NAME = Field(default=None, max_length=lim.NAME_MAX_LENGTH)
 MW = Field(ge=-lim.MAX_MW, le=lim.MAX_MW)
 PRICE = Field(ge=-lim.MAX_PRICE_EUR_PER_MWH, le=lim.MAX_PRICE_EUR_PER_MWH)
 CENTS = Field(ge=0, le=lim.MAX_CENTS)
+Item = TypeVar("Item")
 
 
 class Body(BaseModel):
@@ -171,10 +172,10 @@ class WhoAmI(BaseModel):
     msp_id: str
 
 
-class Page(BaseModel):
+class Page(BaseModel, Generic[Item]):
     """One page of a list; pass ``next_bookmark`` back as ``bookmark`` for the next page."""
 
-    items: list[Any]
+    items: list[Item]
     next_bookmark: str | None = None
 
 
@@ -197,3 +198,20 @@ class VerifyOut(BaseModel):
     differences: list[str]
 
 
+
+
+class MarketResult(BaseModel):
+    """The clearing result of a market and the hashes that pin it (``GET /markets/{id}/result``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    market_id: str | None = None
+    result: dict[str, Any] | None = None
+    result_hash: str | None = None
+    input_hash: str | None = None
+
+
+def returns(model: Any) -> dict[str, Any]:
+    """Route arguments declaring ``model`` as the response: the OpenAPI document shows its schema, and the
+    answer holds exactly the fields the ledger's record has (none added as null)."""
+    return {"response_model": model, "response_model_exclude_unset": True}
