@@ -26,6 +26,7 @@ from chaincode import (
     CONTRACT_NAME,
     audit,
     bids,
+    capacity_limits,
     clearing_tx,
     clock,
     funds,
@@ -43,7 +44,8 @@ from clearing import limits
 
 LOG = logging.getLogger("chaincode.contract")
 
-#: Read-only functions: tagged EVALUATE in the metadata and given a ledger that refuses writes.
+#: Read-only functions, the one place that says so: tagged EVALUATE in the metadata, and :meth:`_run`
+#: gives them a ledger that refuses writes.
 EVALUATE = (
     "GetMarketplace", "ReadDevice", "ListDevices", "ReadNetwork", "ReadBaseline", "ReadCapacityLimits",
     "GetBalance", "ReadMarket", "ListMarkets", "ListBids", "GetClearing", "GetHistory", "QueryByParticipant",
@@ -51,6 +53,13 @@ EVALUATE = (
 )
 
 Handler = Callable[..., Awaitable[Any]]
+
+
+def transaction_name(name: str) -> str:
+    """The contract function a call names (``flexledger:readDevice`` → ``ReadDevice``: the dispatcher accepts
+    the contract prefix and both spellings)."""
+    name = str(name).rpartition(":")[2]
+    return name[:1].upper() + name[1:]
 
 
 def to_json(value: Any) -> str:
@@ -82,8 +91,7 @@ class FlexledgerContract(Contract):
             raise
 
     def _check_argument_list(self, name: str, args: list[str]) -> None:
-        name = str(name).rpartition(":")[2]
-        name = name[:1].upper() + name[1:]  # the dispatcher accepts both spellings
+        name = transaction_name(name)
         method = getattr(self, name, None)
         if not name[:1].isalpha() or not inspect.iscoroutinefunction(method):
             return  # not a transaction function: the dispatcher reports it as unknown
@@ -96,8 +104,9 @@ class FlexledgerContract(Contract):
             if len(arg) > limits.JSON_MAX_BYTES:
                 raise ChaincodeError(arg_name, f"must be at most {limits.JSON_MAX_BYTES} characters, got {len(arg)}")
 
-    async def _run(self, ctx: TransactionContext, handler: Handler, *args: str, read_only: bool = False) -> str:
+    async def _run(self, ctx: TransactionContext, handler: Handler, *args: str) -> str:
         stub = ctx.get_stub()
+        read_only = transaction_name(stub.get_function_and_parameters()[0]) in EVALUATE
         ledger = Ledger(stub, read_only=read_only)
         try:
             tx = Tx(ledger=ledger, caller=caller_of(stub), now_ms=clock.tx_millis(stub.get_tx_timestamp()),
@@ -121,7 +130,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, governance.init_marketplace, config_json)
 
     async def GetMarketplace(self, ctx: TransactionContext) -> str:
-        return await self._run(ctx, governance.get_marketplace, read_only=True)
+        return await self._run(ctx, governance.get_marketplace)
 
     # ----------------------------------------------------------------- device registry
     async def RegisterDevice(self, ctx: TransactionContext, device_json: str) -> str:
@@ -140,10 +149,10 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, registry.accept_management, device_id)
 
     async def ReadDevice(self, ctx: TransactionContext, device_id: str) -> str:
-        return await self._run(ctx, registry.read_device, device_id, read_only=True)
+        return await self._run(ctx, registry.read_device, device_id)
 
     async def ListDevices(self, ctx: TransactionContext, query_json: str) -> str:
-        return await self._run(ctx, registry.list_devices, query_json, read_only=True)
+        return await self._run(ctx, registry.list_devices, query_json)
 
     # ----------------------------------------------------------------- network data
     async def PublishNetwork(self, ctx: TransactionContext, network_json: str) -> str:
@@ -153,16 +162,16 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, network_data.publish_baseline, baseline_json)
 
     async def PublishCapacityLimits(self, ctx: TransactionContext, limits_json: str) -> str:
-        return await self._run(ctx, network_data.publish_capacity_limits, limits_json)
+        return await self._run(ctx, capacity_limits.publish_capacity_limits, limits_json)
 
     async def ReadNetwork(self, ctx: TransactionContext, version: str) -> str:
-        return await self._run(ctx, network_data.read_network_arg, version, read_only=True)
+        return await self._run(ctx, network_data.read_network_arg, version)
 
     async def ReadBaseline(self, ctx: TransactionContext, day: str) -> str:
-        return await self._run(ctx, network_data.read_baseline, day, read_only=True)
+        return await self._run(ctx, network_data.read_baseline, day)
 
     async def ReadCapacityLimits(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, network_data.read_capacity_limits, market_id, read_only=True)
+        return await self._run(ctx, capacity_limits.read_capacity_limits, market_id)
 
     # ----------------------------------------------------------------- funds
     async def Deposit(self, ctx: TransactionContext, participant_msp: str, amount_cents: str) -> str:
@@ -172,7 +181,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, funds.withdraw, participant_msp, amount_cents)
 
     async def GetBalance(self, ctx: TransactionContext, participant_msp: str) -> str:
-        return await self._run(ctx, funds.get_balance, participant_msp, read_only=True)
+        return await self._run(ctx, funds.get_balance, participant_msp)
 
     # ----------------------------------------------------------------- markets
     async def CreateMarket(self, ctx: TransactionContext, market_json: str) -> str:
@@ -191,10 +200,10 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, markets.close_gate, market_id)
 
     async def ReadMarket(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, markets.read_market, market_id, read_only=True)
+        return await self._run(ctx, markets.read_market, market_id)
 
     async def ListMarkets(self, ctx: TransactionContext, query_json: str) -> str:
-        return await self._run(ctx, markets.list_markets, query_json, read_only=True)
+        return await self._run(ctx, markets.list_markets, query_json)
 
     # ----------------------------------------------------------------- bids
     async def PlaceBid(self, ctx: TransactionContext, bid_json: str) -> str:
@@ -204,7 +213,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, bids.cancel_bid, bid_id)
 
     async def ListBids(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, bids.list_bids, market_id, read_only=True)
+        return await self._run(ctx, bids.list_bids, market_id)
 
     # ----------------------------------------------------------------- clearing and settlement
     async def ClearMarket(self, ctx: TransactionContext, market_id: str) -> str:
@@ -214,20 +223,20 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, clearing_tx.settle_market, market_id)
 
     async def GetClearing(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, clearing_tx.get_clearing, market_id, read_only=True)
+        return await self._run(ctx, clearing_tx.get_clearing, market_id)
 
     # ----------------------------------------------------------------- audit
     async def GetHistory(self, ctx: TransactionContext, kind: str, ident: str) -> str:
-        return await self._run(ctx, audit.get_history, kind, ident, read_only=True)
+        return await self._run(ctx, audit.get_history, kind, ident)
 
     async def QueryByParticipant(self, ctx: TransactionContext, msp: str) -> str:
-        return await self._run(ctx, audit.query_by_participant, msp, read_only=True)
+        return await self._run(ctx, audit.query_by_participant, msp)
 
     async def ListTrades(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, audit.list_trades, market_id, read_only=True)
+        return await self._run(ctx, audit.list_trades, market_id)
 
     async def TotalFunds(self, ctx: TransactionContext) -> str:
-        return await self._run(ctx, audit.total_funds, read_only=True)
+        return await self._run(ctx, audit.total_funds)
 
 
 def expected_arguments(method: Callable[..., Any]) -> list[str]:

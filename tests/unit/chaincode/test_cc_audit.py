@@ -78,3 +78,13 @@ def test_evaluate_functions_never_write(cap: Chain) -> None:
     tags = {t.name: t.tag for t in cap.cc._metadata.contracts["flexledger"].transactions}
     assert all("EVALUATE" in tags[name] for name in EVALUATE)
     assert "SUBMIT" in tags["PlaceBid"]
+
+
+def test_the_evaluate_list_alone_makes_a_function_read_only(cap: Chain, monkeypatch) -> None:
+    """A write function named in EVALUATE gets a ledger that refuses writes; no other flag is needed."""
+    from chaincode import contract
+
+    monkeypatch.setattr(contract, "EVALUATE", (*contract.EVALUATE, "RegisterDevice"))
+    message = cap.refuse(AGG1, "RegisterDevice", {"id": "D9", "type": "load", "max_power_mw": 1.0, "node": "1",
+                                                  "feeder": "F1"}, field="transaction")
+    assert "evaluate-only" in message
