@@ -23,6 +23,7 @@ from typing import Any
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
+from chaincode.market_kinds import kind_of
 from chaincode.state import key
 from contract.records import CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED, FLEX_BID_FIELDS
 
@@ -109,6 +110,10 @@ def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> di
     return {"products": products, "escrow_cents": 0}
 
 
+#: How a bid of each kind is read (market_kinds.*.bid_kind).
+_PARSERS = {"capacity": _capacity_bid, "flexibility": _flex_offer}
+
+
 def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
     """The capacity oracle's own per-bid validator: a bid it would refuse at clearing is refused now."""
     from clearing.capacity import validate_bid
@@ -159,7 +164,8 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     if market["feeder"] is not None and device.feeder != market["feeder"]:
         raise ChaincodeError("bid.device", f"device {device.id} is on feeder {device.feeder}, "
                              f"market {market['id']} trades feeder {market['feeder']}")
-    body = _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
+    kind = kind_of(market).bid_kind
+    body = _PARSERS[kind](doc, market, device)
     if await tx.ledger.get(key("bidref", bid_id)) is not None:
         raise Conflict("bid.id", f"bid {bid_id} already exists")
     slot_key = key("devicebids", market["id"], device.id)
@@ -168,7 +174,7 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
         if _overlaps(body, {"periods": other_periods}):
             raise Conflict("bid.device", f"device {device.id} already has active bid {other_id} "
                                  f"in market {market['id']} for the same period(s)")
-    bid = {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
+    bid = {"id": bid_id, "market_id": market["id"], "kind": kind,
            "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
            "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": "active", **body}
     if bid["kind"] == "capacity":

@@ -42,10 +42,6 @@ async def load(tx: Tx, market_id: str, field: str = "marketId") -> dict[str, Any
     return market
 
 
-def is_capacity(market: dict[str, Any]) -> bool:
-    return market["kind"] != "flexibility"
-
-
 def gate_open(market: dict[str, Any], now_ms: int) -> bool:
     return market["status"] == "open" and market["gate_opens_ms"] <= now_ms < market["gate_closes_ms"]
 

@@ -16,9 +16,9 @@ from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, NotFound
 from chaincode.state import key
 from clearing import limits
+from clearing.api import FLEX_SCHEMA
 from clearing.limits import echo
 
-FLEX_SCHEMA = "flexledger.clearing/1"
 _DEFAULT_SHEDDING = {"load_eur_per_mwh": 450.0, "generation_eur_per_mwh": 50.0}
 
 

@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.canonical import round_float
 from clearing.errors import ValidationError
 
@@ -35,7 +36,6 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FEEDER_FILE = DATA_DIR / "feeder15.json"
 LIQUIDITIES = ("high", "low")
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
-SCHEMA = "flexledger.clearing/1"
 
 
 @dataclass(frozen=True)

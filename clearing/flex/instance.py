@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearing import canonical
+from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.errors import ValidationError
-
-SCHEMA = "flexledger.clearing/1"
 
 #: The four flexibility products, in the fixed order used everywhere (columns, output).
 PRODUCTS: tuple[str, ...] = ("p_up", "p_down", "q_up", "q_down")
