@@ -27,7 +27,7 @@ def _profile(args: argparse.Namespace):
 
 def _up(args: argparse.Namespace) -> int:
     from gateway.errors import ConfigError
-    from gateway.server import prepare, serve
+    from restapi.server import prepare, serve
 
     try:
         prepared = prepare(args.org, args.host, args.port, Path(args.profile) if args.profile else None)
@@ -42,10 +42,10 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from gateway.api.auth import TOKEN_FILE, TokenStore
     from gateway.ca import CAClient, CAError
     from gateway.errors import ConfigError
     from gateway.identity import load_signer
+    from restapi.auth import TOKEN_FILE, TokenStore
 
     profile = _profile(args)
     wallet = Path(profile.wallet)
@@ -73,8 +73,8 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_token(args: argparse.Namespace) -> int:
-    from gateway.api.auth import TOKEN_FILE, TokenStore
     from gateway.errors import ConfigError
+    from restapi.auth import TOKEN_FILE, TokenStore
 
     profile = _profile(args)
     try:

@@ -27,8 +27,8 @@ from pathlib import Path
 import httpx
 
 from gateway import connect_from_profile
-from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.profile import flexledger_home, load_profile, profile_path
+from restapi.auth import TOKEN_FILE, TokenStore
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 from tests.small_feeder import small_baseline
 
@@ -114,7 +114,7 @@ def free_port() -> int:
 def start_service(org: str, home: Path) -> tuple[str, Callable[[], None]]:
     import uvicorn
 
-    from gateway.api import create_app
+    from restapi import create_app
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(load_profile(profile_path(org, home))), host="127.0.0.1",

@@ -31,7 +31,7 @@ IDENTITIES: dict[str, Identity] = {"admin": world.ADMIN, "trader": world.AGG1, "
 
 
 class ChainLedger:
-    """:class:`gateway.api.ledger.Ledger` over the in-process chaincode."""
+    """:class:`restapi.ledger.Ledger` over the in-process chaincode."""
 
     def __init__(self, chain: Chain | None = None) -> None:
         self.chain = chain or world.market_day()

@@ -181,7 +181,7 @@ def test_verify_detects_a_tampered_stored_result(env):
 
 
 def test_tokens_issued_by_another_process_are_accepted_without_restart(env, tmp_path):
-    from gateway.api.auth import TokenStore
+    from restapi.auth import TokenStore
 
     other = TokenStore(tmp_path / "agg1" / "wallet" / "api-tokens.json")  # e.g. `flexledger gateway users token`
     fresh = other.issue("trader")

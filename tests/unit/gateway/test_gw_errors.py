@@ -8,8 +8,8 @@ import pytest
 from gw_api_support import MARKET, error_of
 
 from contract.kinds import RESPONSE_STATUS, Kind
-from gateway.api.errors import from_gateway_error
 from gateway.errors import PAYLOAD_MISMATCH, EndorseError, ErrorDetail
+from restapi.errors import from_gateway_error
 
 
 def _refusal(status: int, text: str) -> EndorseError:

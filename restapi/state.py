@@ -11,11 +11,11 @@ from typing import Any
 
 from fastapi import Depends, Request
 
-from gateway.api.auth import Principal, TokenStore
-from gateway.api.errors import ApiError
-from gateway.api.ledger import Ledger
 from gateway.ca import CAClient
 from gateway.identity import Signer
+from restapi.auth import Principal, TokenStore
+from restapi.errors import ApiError
+from restapi.ledger import Ledger
 
 
 @dataclass

@@ -31,7 +31,7 @@ from gateway.errors import (
     SubmitError,
 )
 
-log = logging.getLogger("gateway.api")
+log = logging.getLogger("restapi")
 
 _FIELD = re.compile(r"^([A-Za-z_$][\w$.\[\]-]*): (.+)$", re.DOTALL)
 #: Longest message and field the service repeats (a chaincode message may echo part of the input).

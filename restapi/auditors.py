@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from contract.records import Clearing, HistoryEntry, Portfolio
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import MSP_PATTERN, VerifyOut, returns
-from gateway.api.params import KeyId, PathId
-from gateway.api.state import AppState, decode, require, state_of
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.models import MSP_PATTERN, VerifyOut, returns
+from restapi.params import KeyId, PathId
+from restapi.state import AppState, decode, require, state_of
 
 router = APIRouter(prefix="/audit", responses=ERROR_RESPONSES, tags=["auditors"])
 Auditor = Annotated[Principal, Depends(require("auditor", "dso"))]

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from contract.records import Balance, Bid, Device, Enrolment, Portfolio
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import BidIn, DeviceIn, DevicePatch, Page, returns
-from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
-from gateway.api.params import Filter, PathId
-from gateway.api.state import AppState, decode, dump, principal, require, state_of
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.models import BidIn, DeviceIn, DevicePatch, Page, returns
+from restapi.paging import Bookmark, PageSize, page_from_chaincode
+from restapi.params import Filter, PathId
+from restapi.state import AppState, decode, dump, principal, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from clearing import limits
-from gateway.api.models import ID_PATTERN
+from restapi.models import ID_PATTERN
 
 #: An identifier in a path (device, market, bid).
 PathId = Annotated[str, Path(min_length=1, max_length=limits.ID_MAX_LENGTH, pattern=ID_PATTERN)]

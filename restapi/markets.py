@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from contract.records import Bid, Market, Marketplace, Network
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES
-from gateway.api.models import MarketResult, Page, returns
-from gateway.api.paging import Bookmark, PageSize, page_from_chaincode
-from gateway.api.params import Filter, PathId
-from gateway.api.state import AppState, decode, dump, principal, state_of
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES
+from restapi.models import MarketResult, Page, returns
+from restapi.paging import Bookmark, PageSize, page_from_chaincode
+from restapi.params import Filter, PathId
+from restapi.state import AppState, decode, dump, principal, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["markets"])
 Anyone = Annotated[Principal, Depends(principal)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearing import limits
-from gateway.api.errors import ApiError, render
+from restapi.errors import ApiError, render
 
 _WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 

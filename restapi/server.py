@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gateway.api.auth import TOKEN_FILE, TokenStore, ensure_admin_token, write_private
 from gateway.profile import ConnectionProfile, load_profile, profile_path
+from restapi.auth import TOKEN_FILE, TokenStore, ensure_admin_token, write_private
 
 FALLBACK_PORT = 8400
 SERVICE_FILE = "gateway.json"
@@ -54,7 +54,7 @@ def prepare(org: str, host: str | None, port: int | None, profile_file: Path | N
 def serve(prepared: Prepared, log_level: str = "info") -> None:
     import uvicorn
 
-    from gateway.api import create_app
+    from restapi import create_app
 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr)
     app = create_app(prepared.profile)

@@ -11,11 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import UserIn, UserOut, WhoAmI
-from gateway.api.state import AppState, principal, require, state_of
 from gateway.errors import ConfigError
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.models import UserIn, UserOut, WhoAmI
+from restapi.state import AppState, principal, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["users"])
 Admin = Annotated[Principal, Depends(require("admin"))]

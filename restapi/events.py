@@ -15,10 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.state import AppState, principal, state_of
 from gateway.events import ChaincodeEvent, Checkpoint
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.state import AppState, principal, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["events"])
 Anyone = Annotated[Principal, Depends(principal)]

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from clearing import limits
-from gateway.api.errors import ApiError
-from gateway.api.models import Page
+from restapi.errors import ApiError
+from restapi.models import Page
 
 PageSize = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE, description="items per page")]
 Bookmark = Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from gateway.api import aggregators, auditors, dso, errors, events, markets, users
-from gateway.api.auth import TOKEN_FILE, TokenStore
-from gateway.api.body import StrictJsonBody
-from gateway.api.ledger import FabricLedger, Ledger
-from gateway.api.state import AppState
 from gateway.ca import CAClient
 from gateway.identity import Signer, load_signer
 from gateway.profile import ConnectionProfile
+from restapi import aggregators, auditors, dso, errors, events, markets, users
+from restapi.auth import TOKEN_FILE, TokenStore
+from restapi.body import StrictJsonBody
+from restapi.ledger import FabricLedger, Ledger
+from restapi.state import AppState
 
 DESCRIPTION = """
 REST access to the flexledger marketplace for the users of one organisation.

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends
 
 from contract.records import Balance, Baseline, CapacityLimits, Clearing, Market, Network
 from contract.records import Settlement as SettlementRecord
-from gateway.api.auth import Principal
-from gateway.api.errors import ERROR_RESPONSES, ApiError
-from gateway.api.models import (
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.models import (
     BaselineIn,
     CapacityLimitsIn,
     FlexibilityRequestIn,
@@ -24,8 +24,8 @@ from gateway.api.models import (
     NetworkIn,
     returns,
 )
-from gateway.api.params import PathId
-from gateway.api.state import AppState, decode, dump, require, state_of
+from restapi.params import PathId
+from restapi.state import AppState, decode, dump, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES)
 Dso = Annotated[Principal, Depends(require("dso"))]
