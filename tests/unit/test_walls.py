@@ -16,7 +16,8 @@ FORBIDDEN = {
     "contract": {"clearing", "chaincode", "gateway", "network", "flexledger", "fabric_protos",
                  "fabric_chaincode_python", "grpc", "fastapi", "httpx", "uvicorn", "google"},
     "network": {"clearing", "chaincode", "gateway", "flexledger"},
-    "gateway": {"chaincode", "network", "flexledger"},
+    "gateway": {"chaincode", "network", "flexledger", "restapi", "fastapi", "uvicorn"},
+    "restapi": {"chaincode", "network", "flexledger"},
 }  # fmt: skip
 
 
