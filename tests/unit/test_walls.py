@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: For each part, the other parts it must never import.
 FORBIDDEN = {
     "clearing": {"chaincode", "gateway", "network", "flexledger", "fabric_protos", "fabric_chaincode_python",
-                 "grpc", "fastapi", "httpx", "uvicorn"},
-    "chaincode": {"gateway", "network", "flexledger"},
+                 "grpc", "fastapi", "httpx", "uvicorn", "experiments", "restapi"},
+    "experiments": {"chaincode", "gateway", "network", "flexledger", "restapi"},
+    "chaincode": {"gateway", "network", "flexledger", "experiments", "restapi"},
     "contract": {"clearing", "chaincode", "gateway", "network", "flexledger", "fabric_protos",
                  "fabric_chaincode_python", "grpc", "fastapi", "httpx", "uvicorn", "google"},
     "network": {"clearing", "chaincode", "gateway", "flexledger"},

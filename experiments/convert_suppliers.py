@@ -3,10 +3,10 @@
 Why a converter: the published data (``FlexSuppliersData.xlsx``, reference [22] of the
 FLEXGRID paper) is a spreadsheet with merged header cells, and reading it needs openpyxl,
 a development-only dependency. The product reads the committed CSVs
-(``clearing/data/suppliers_high.csv``, ``suppliers_low.csv``) instead; this module is run
+(``experiments/data/suppliers_high.csv``, ``suppliers_low.csv``) instead; this module is run
 once, by hand, and a unit test checks that its output still equals the committed files::
 
-    python -m clearing.experiments.convert_suppliers SRC.xlsx OUTDIR
+    python -m experiments.convert_suppliers SRC.xlsx OUTDIR
 
 Sheet layout (read from row 2 on): column 0 the bus, then four blocks of 25 columns —
 P up, P down, Q up, Q down — each a price (EUR/MWh) and 24 hourly quantities (MW/MVAr).
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from clearing.experiments.paper import PRODUCTS, SupplierProduct
+from experiments.paper import PRODUCTS, SupplierProduct
 
 PERIODS = 24
 #: Workbook sheet name per liquidity scenario.

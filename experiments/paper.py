@@ -2,7 +2,7 @@
 
 Why a builder rather than a fixed JSON file: the evaluation sweeps the DG penetration and
 replaces one supplier's bid at a time, so the instance is assembled from the project's data
-files (``clearing/data/feeder15.json`` and ``suppliers_<liquidity>.csv``) on demand. Every
+files (``experiments/data/feeder15.json`` and ``suppliers_<liquidity>.csv``) on demand. Every
 number is rounded the way canonical JSON prints it, so the document's hash is the hash of
 what the oracle sees.
 
@@ -32,7 +32,7 @@ from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.canonical import round_float
 from clearing.errors import ValidationError
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 FEEDER_FILE = DATA_DIR / "feeder15.json"
 LIQUIDITIES = ("high", "low")
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
@@ -120,7 +120,7 @@ def load_feeder(path: Path = FEEDER_FILE) -> Feeder:
 
 
 def suppliers_file(liquidity: str) -> Path:
-    """The committed CSV of one liquidity scenario (made by :mod:`clearing.experiments.convert_suppliers`)."""
+    """The committed CSV of one liquidity scenario (made by :mod:`experiments.convert_suppliers`)."""
     if liquidity not in LIQUIDITIES:
         raise ValidationError(
             "liquidity", f"unknown liquidity {liquidity!r}; expected one of {', '.join(LIQUIDITIES)}"

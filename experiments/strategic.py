@@ -37,7 +37,7 @@ from typing import Any
 
 from clearing.api import clear
 from clearing.errors import InfeasibleError
-from clearing.experiments.paper import paper_instance, supplier_offers
+from experiments.paper import paper_instance, supplier_offers
 
 #: DG penetration levels (nominal DG capacity / peak aggregate load), 0 % … 200 %.
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(21))

@@ -2,5 +2,5 @@
 
 - ``feeder15.json``: the 15-node test feeder of the FLEXGRID evaluation, with its sources;
 - ``suppliers_high.csv``, ``suppliers_low.csv``: the FLEXGRID suppliers, converted from the
-  published workbook by :mod:`clearing.experiments.convert_suppliers`.
+  published workbook by :mod:`experiments.convert_suppliers`.
 """

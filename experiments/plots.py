@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from clearing.experiments.strategic import LevelResult
+from experiments.strategic import LevelResult
 
 #: file name, liquidity, quantity ("cost" or "shedding"), title — the paper's figures.
 FIGURES: tuple[tuple[str, str, str, str], ...] = (
