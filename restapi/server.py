@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gateway.profile import ConnectionProfile, load_profile, profile_path
+from gateway.profile import ConnectionProfile, load_profile
 from restapi.auth import TOKEN_FILE, TokenStore, ensure_admin_token, write_private
 
 FALLBACK_PORT = 8400
@@ -38,9 +38,9 @@ class Prepared:
     port: int
 
 
-def prepare(org: str, host: str | None, port: int | None, profile_file: Path | None = None) -> Prepared:
+def prepare(org: str, host: str | None, port: int | None, profile_file: Path) -> Prepared:
     """Load the profile, mint the admin token, record where the service listens (``<wallet>/gateway.json``)."""
-    profile = load_profile(profile_file or profile_path(org))
+    profile = load_profile(profile_file)
     default_host, default_port = default_address(profile)
     host, port = host or default_host, port or default_port
     wallet = Path(profile.wallet)

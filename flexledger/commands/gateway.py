@@ -16,8 +16,9 @@ from flexledger.commands import UserError
 
 
 def _profile(args: argparse.Namespace):
+    from flexledger.home import profile_path
     from gateway.errors import ConfigError
-    from gateway.profile import load_profile, profile_path
+    from gateway.profile import load_profile
 
     try:
         return load_profile(args.profile or profile_path(args.org))
@@ -26,11 +27,12 @@ def _profile(args: argparse.Namespace):
 
 
 def _up(args: argparse.Namespace) -> int:
+    from flexledger.home import profile_path
     from gateway.errors import ConfigError
     from restapi.server import prepare, serve
 
     try:
-        prepared = prepare(args.org, args.host, args.port, Path(args.profile) if args.profile else None)
+        prepared = prepare(args.org, args.host, args.port, Path(args.profile) if args.profile else profile_path(args.org))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     print(f"flexledger gateway for {args.org} ({prepared.profile.msp_id}) at {prepared.url}", file=sys.stderr)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import httpx
 
+from flexledger.home import flexledger_home, profile_path
 from gateway import connect_from_profile
-from gateway.profile import flexledger_home, load_profile, profile_path
+from gateway.profile import load_profile
 from restapi.auth import TOKEN_FILE, TokenStore
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 from tests.small_feeder import small_baseline

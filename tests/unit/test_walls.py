@@ -41,3 +41,9 @@ def test_part_imports_only_what_its_wall_allows(part: str) -> None:
         for name in _imports(path) & FORBIDDEN[part]
     }
     assert not crossings, sorted(crossings)
+
+
+def test_the_fabric_client_knows_nothing_of_the_state_folder() -> None:
+    """gateway/ connects to the profile it is given; where profiles live is flexledger/'s business."""
+    knowing = [str(p.relative_to(ROOT)) for p in (ROOT / "gateway").rglob("*.py") if "FLEXLEDGER_HOME" in p.read_text()]
+    assert not knowing, knowing
