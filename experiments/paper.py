@@ -31,24 +31,12 @@ from typing import Any
 from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.canonical import round_float
 from clearing.errors import ValidationError
+from clearing.flex.instance import Branch  # the feeder's branches are the clearing model's
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FEEDER_FILE = DATA_DIR / "feeder15.json"
 LIQUIDITIES = ("high", "low")
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
-
-
-@dataclass(frozen=True)
-class Branch:
-    """A feeder branch in per unit on the feeder's base, pointing away from the substation."""
-
-    id: str
-    from_node: str
-    to_node: str
-    r_pu: float
-    x_pu: float
-    p_max_mw: float
-    q_max_mvar: float
 
 
 @dataclass(frozen=True)
