@@ -23,7 +23,7 @@ from typing import Any
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
-from chaincode.market_kinds import kind_of
+from chaincode.market_kinds import CAPACITY_ORACLE_BID_FIELDS, kind_of
 from chaincode.state import key
 from contract.records import CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED, FLEX_BID_FIELDS
 
@@ -119,10 +119,8 @@ def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
     from clearing.capacity import validate_bid
     from clearing.errors import ValidationError
 
-    fields = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-              "price_eur_per_mwh", "timestamp")
     try:
-        validate_bid({name: bid[name] for name in fields}, market["rules"], market["periods"], "bid")
+        validate_bid({name: bid[name] for name in CAPACITY_ORACLE_BID_FIELDS}, market["rules"], market["periods"], "bid")
     except ValidationError as exc:
         raise ChaincodeError(exc.field, exc.message) from exc
 

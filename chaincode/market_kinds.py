@@ -17,6 +17,9 @@ from chaincode.state import key
 from clearing.api import CAPACITY_SCHEMA, FLEX_SCHEMA
 
 Record = dict[str, Any]
+#: What the capacity oracle reads of a bid record (its input document's ``bids``).
+CAPACITY_ORACLE_BID_FIELDS = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
+                              "price_eur_per_mwh", "timestamp")
 
 
 class CapacityKind:
@@ -56,12 +59,7 @@ class CapacityKind:
         limits = await tx.ledger.get(key("limits", market["id"]))
         if limits is None:
             raise ChaincodeError("marketId", f"market {market['id']} has no published capacity limits")
-        offers = [
-            {"id": b["id"], "owner": b["owner"], "device": b["device"], "feeder": b["feeder"], "periods": b["periods"],
-             "quantity_mw": b["quantity_mw"], "min_mw": b["min_mw"], "divisible": b["divisible"],
-             "price_eur_per_mwh": b["price_eur_per_mwh"], "timestamp": b["timestamp"]}
-            for b in active
-        ]
+        offers = [{name: b[name] for name in CAPACITY_ORACLE_BID_FIELDS} for b in active]
         return {
             "schema": CAPACITY_SCHEMA,
             "market": {"id": market["id"], "stage": market["kind"].removeprefix("capacity_"), "rule": market["rule"],

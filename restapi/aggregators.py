@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from contract.records import Balance, Bid, Device, Enrolment, Portfolio
+from contract.records import (
+    CAPACITY_BID_REQUIRED,
+    FLEX_BID_FIELDS,
+    Balance,
+    Bid,
+    Device,
+    Enrolment,
+    Portfolio,
+)
 from restapi.auth import Principal
 from restapi.errors import ERROR_RESPONSES, ApiError
 from restapi.models import BidIn, DeviceIn, DevicePatch, Page, returns
@@ -82,7 +90,7 @@ def enrol(market_id: PathId, who: Aggregator, state: State) -> Any:
              **returns(Bid))
 def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
     if body.products is None:
-        for name in ("periods", "quantity_mw", "price_eur_per_mwh"):
+        for name in (n for n in CAPACITY_BID_REQUIRED if n not in FLEX_BID_FIELDS):
             if getattr(body, name) is None:
                 raise ApiError(422, "validation_error",
                                f"{name}: required for a capacity bid (or give products for a flexibility bid)",
