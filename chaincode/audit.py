@@ -11,7 +11,7 @@ from typing import Any
 
 from chaincode import clock, funds, governance, markets, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, NotFound
 from chaincode.network_data import version_tag
 from chaincode.state import KINDS, key
 from clearing.limits import echo
@@ -23,7 +23,7 @@ async def _history_key(tx: Tx, kind: str, ident: str) -> str:
     if kind == "bid":
         ref = await tx.ledger.get(key("bidref", validate.ident(ident, "id")))
         if ref is None:
-            raise ChaincodeError("id", f"bid {ident} does not exist")
+            raise NotFound("id", f"bid {ident} does not exist")
         return key("bid", ref["market_id"], ident)
     arity = KINDS[kind]
     if arity == 0:

@@ -22,12 +22,12 @@ from typing import Any
 
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError, FailedPrecondition
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
+from chaincode.market_kinds import CAPACITY_ORACLE_BID_FIELDS, kind_of
 from chaincode.state import key
+from contract.records import CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED, FLEX_BID_FIELDS
 
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
-_CAPACITY_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "min_mw", "divisible", "price_eur_per_mwh")
-_FLEX_FIELDS = ("id", "market_id", "device", "products")
 #: Statuses of a bid that still takes part (``sealed``: committed, content not yet revealed).
 LIVE = ("active", "sealed")
 
@@ -45,8 +45,7 @@ def _price(value: Any, rules: dict[str, float], field: str) -> float:
 
 
 def _capacity_bid(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
-    doc = validate.obj(doc, "bid", _CAPACITY_FIELDS, ("id", "market_id", "device", "periods", "quantity_mw",
-                                                      "price_eur_per_mwh"))
+    doc = validate.obj(doc, "bid", CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED)
     rules = market["rules"]
     raw_periods = doc["periods"]
     if not isinstance(raw_periods, list) or not raw_periods:
@@ -81,7 +80,7 @@ def _capacity_bid(doc: Any, market: dict[str, Any], device: registry.Device) -> 
 
 
 def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
-    doc = validate.obj(doc, "bid", _FLEX_FIELDS, _FLEX_FIELDS)
+    doc = validate.obj(doc, "bid", FLEX_BID_FIELDS, FLEX_BID_FIELDS)
     rules = market["rules"]
     raw = doc["products"]
     if not isinstance(raw, dict) or not raw:
@@ -113,15 +112,17 @@ def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> di
     return {"products": products, "escrow_cents": 0}
 
 
+#: How a bid of each kind is read (market_kinds.*.bid_kind).
+_PARSERS = {"capacity": _capacity_bid, "flexibility": _flex_offer}
+
+
 def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
     """The capacity oracle's own per-bid validator: a bid it would refuse at clearing is refused now."""
     from clearing.capacity import validate_bid
     from clearing.errors import ValidationError
 
-    fields = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-              "price_eur_per_mwh", "timestamp")
     try:
-        validate_bid({name: bid[name] for name in fields}, market["rules"], market["periods"], "bid")
+        validate_bid({name: bid[name] for name in CAPACITY_ORACLE_BID_FIELDS}, market["rules"], market["periods"], "bid")
     except ValidationError as exc:
         raise ChaincodeError(exc.field, exc.message) from exc
 
@@ -142,7 +143,7 @@ async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
         return
     available = (await funds.load(tx, bid["owner"])).available_cents
     if available < bid["escrow_cents"]:
-        raise ChaincodeError("bid.price_eur_per_mwh", f"{bid['owner']} needs {bid['escrow_cents']} cents available "
+        raise FailedPrecondition("bid.price_eur_per_mwh", f"{bid['owner']} needs {bid['escrow_cents']} cents available "
                              f"for this bid's escrow but has {available}")
 
 
@@ -154,11 +155,11 @@ async def market_and_device(tx: Tx, doc: Any) -> tuple[dict[str, Any], registry.
     market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
     markets.require_gate_open(tx, market, "bid.market_id")
     if not await markets.is_enrolled(tx, market["id"], tx.caller.msp_id):
-        raise ChaincodeError("bid.market_id", f"{tx.caller.msp_id} is not enrolled in market {market['id']}")
+        raise FailedPrecondition("bid.market_id", f"{tx.caller.msp_id} is not enrolled in market {market['id']}")
     device = await registry.load(tx, validate.ident(doc.get("device"), "bid.device"), "bid.device")
     registry.require_manager(tx, device, "bid.device")
     if device.status != "active":
-        raise ChaincodeError("bid.device", f"device {device.id} is retired")
+        raise FailedPrecondition("bid.device", f"device {device.id} is retired")
     if market["feeder"] is not None and device.feeder != market["feeder"]:
         raise ChaincodeError("bid.device", f"device {device.id} is on feeder {device.feeder}, "
                              f"market {market['id']} trades feeder {market['feeder']}")
@@ -167,7 +168,7 @@ async def market_and_device(tx: Tx, doc: Any) -> tuple[dict[str, Any], registry.
 
 def content(doc: Any, market: dict[str, Any], device: registry.Device) -> dict[str, Any]:
     """The checked price/quantity part of a bid (capacity or flexibility, by the market's kind)."""
-    return _capacity_bid(doc, market, device) if markets.is_capacity(market) else _flex_offer(doc, market, device)
+    return _PARSERS[kind_of(market).bid_kind](doc, market, device)
 
 
 async def claim_device(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: str,
@@ -178,12 +179,12 @@ async def claim_device(tx: Tx, market: dict[str, Any], device: registry.Device, 
     every other bid of the device in the market.
     """
     if await tx.ledger.get(key("bidref", bid_id)) is not None:
-        raise ChaincodeError("bid.id", f"bid {bid_id} already exists")
+        raise Conflict("bid.id", f"bid {bid_id} already exists")
     slot_key = key("devicebids", market["id"], device.id)
     slot = await tx.ledger.get(slot_key) or {"market_id": market["id"], "device": device.id, "active": {}}
     for other_id, other_periods in sorted(slot["active"].items()):
         if _overlaps({"periods": periods}, {"periods": other_periods}):
-            raise ChaincodeError("bid.device", f"device {device.id} already has active bid {other_id} "
+            raise Conflict("bid.device", f"device {device.id} already has active bid {other_id} "
                                  f"in market {market['id']} for the same period(s)")
     slot["active"][bid_id] = periods
     tx.ledger.put(slot_key, slot)
@@ -191,7 +192,7 @@ async def claim_device(tx: Tx, market: dict[str, Any], device: registry.Device, 
 
 def record(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: str, status: str) -> dict[str, Any]:
     """The public part of a bid: who, which device, and when (the FCFS order), from this transaction."""
-    return {"id": bid_id, "market_id": market["id"], "kind": "capacity" if markets.is_capacity(market) else "flexibility",
+    return {"id": bid_id, "market_id": market["id"], "kind": kind_of(market).bid_kind,
             "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
             "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": status}
 
@@ -226,7 +227,7 @@ async def load(tx: Tx, bid_id: str, field: str = "bidId") -> dict[str, Any]:
     validate.ident(bid_id, field)
     ref = await tx.ledger.get(key("bidref", bid_id))
     if ref is None:
-        raise ChaincodeError(field, f"bid {bid_id} does not exist")
+        raise NotFound(field, f"bid {bid_id} does not exist")
     return await tx.ledger.get(key("bid", ref["market_id"], bid_id))
 
 
@@ -234,9 +235,9 @@ async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     bid = await load(tx, bid_id)
     if bid["owner"] != tx.caller.msp_id:
-        raise ChaincodeError("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
+        raise Forbidden("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
     if bid["status"] not in LIVE:
-        raise ChaincodeError("bidId", f"bid {bid_id} is already {bid['status']}")
+        raise Conflict("bidId", f"bid {bid_id} is already {bid['status']}")
     market = await markets.load(tx, bid["market_id"])
     markets.require_gate_open(tx, market, "bidId")
     bid["status"] = "cancelled"

@@ -27,6 +27,7 @@ from chaincode import (
     CONTRACT_NAME,
     audit,
     bids,
+    capacity_limits,
     clearing_tx,
     clock,
     funds,
@@ -39,7 +40,7 @@ from chaincode import (
     spot,
 )
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, answer_with_kind, note_refusal
 from chaincode.identity import caller_of
 from chaincode.oracle import Oracle
 from chaincode.state import Ledger
@@ -47,7 +48,8 @@ from clearing import limits
 
 LOG = logging.getLogger("chaincode.contract")
 
-#: Read-only functions: tagged EVALUATE in the metadata and given a ledger that refuses writes.
+#: Read-only functions, the one place that says so: tagged EVALUATE in the metadata, and :meth:`_run`
+#: gives them a ledger that refuses writes.
 EVALUATE = (
     "GetMarketplace", "ReadDevice", "ListDevices", "ReadNetwork", "ReadBaseline", "ReadCapacityLimits",
     "GetBalance", "ReadMarket", "ListMarkets", "ListBids", "GetClearing", "GetHistory", "QueryByParticipant",
@@ -56,6 +58,13 @@ EVALUATE = (
 )
 
 Handler = Callable[..., Awaitable[Any]]
+
+
+def transaction_name(name: str) -> str:
+    """The contract function a call names (``flexledger:readDevice`` → ``ReadDevice``: the dispatcher accepts
+    the contract prefix and both spellings)."""
+    name = str(name).rpartition(":")[2]
+    return name[:1].upper() + name[1:]
 
 
 def to_json(value: Any) -> str:
@@ -80,9 +89,14 @@ class FlexledgerContract(Contract):
 
     def _check_arguments(self, ctx: TransactionContext) -> None:
         """Refuse a call whose arguments do not match the function's (count, and length before anything)."""
-        name, args = ctx.get_stub().get_function_and_parameters()
-        name = str(name).rpartition(":")[2]
-        name = name[:1].upper() + name[1:]  # the dispatcher accepts both spellings
+        try:
+            self._check_argument_list(*ctx.get_stub().get_function_and_parameters())
+        except ChaincodeError as exc:
+            note_refusal(exc)
+            raise
+
+    def _check_argument_list(self, name: str, args: list[str]) -> None:
+        name = transaction_name(name)
         method = getattr(self, name, None)
         if not name[:1].isalpha() or not inspect.iscoroutinefunction(method):
             return  # not a transaction function: the dispatcher reports it as unknown
@@ -95,8 +109,9 @@ class FlexledgerContract(Contract):
             if len(arg) > limits.JSON_MAX_BYTES:
                 raise ChaincodeError(arg_name, f"must be at most {limits.JSON_MAX_BYTES} characters, got {len(arg)}")
 
-    async def _run(self, ctx: TransactionContext, handler: Handler, *args: str, read_only: bool = False) -> str:
+    async def _run(self, ctx: TransactionContext, handler: Handler, *args: str) -> str:
         stub = ctx.get_stub()
+        read_only = transaction_name(stub.get_function_and_parameters()[0]) in EVALUATE
         ledger = Ledger(stub, read_only=read_only)
         try:
             tx = Tx(ledger=ledger, caller=caller_of(stub), now_ms=clock.tx_millis(stub.get_tx_timestamp()),
@@ -108,6 +123,7 @@ class FlexledgerContract(Contract):
             await ledger.flush()
         except ChaincodeError as exc:
             LOG.info("refused %s: %s", getattr(handler, "__name__", handler), exc)
+            note_refusal(exc)
             raise
         except Exception as exc:  # a bug, not a refusal: log it fully, report it without internals
             LOG.exception("internal error in %s", getattr(handler, "__name__", handler))
@@ -129,7 +145,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, governance.init_marketplace, config_json)
 
     async def GetMarketplace(self, ctx: TransactionContext) -> str:
-        return await self._run(ctx, governance.get_marketplace, read_only=True)
+        return await self._run(ctx, governance.get_marketplace)
 
     # ----------------------------------------------------------------- device registry
     async def RegisterDevice(self, ctx: TransactionContext, device_json: str) -> str:
@@ -148,10 +164,10 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, registry.accept_management, device_id)
 
     async def ReadDevice(self, ctx: TransactionContext, device_id: str) -> str:
-        return await self._run(ctx, registry.read_device, device_id, read_only=True)
+        return await self._run(ctx, registry.read_device, device_id)
 
     async def ListDevices(self, ctx: TransactionContext, query_json: str) -> str:
-        return await self._run(ctx, registry.list_devices, query_json, read_only=True)
+        return await self._run(ctx, registry.list_devices, query_json)
 
     # ----------------------------------------------------------------- network data
     async def PublishNetwork(self, ctx: TransactionContext, network_json: str) -> str:
@@ -161,16 +177,16 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, network_data.publish_baseline, baseline_json)
 
     async def PublishCapacityLimits(self, ctx: TransactionContext, limits_json: str) -> str:
-        return await self._run(ctx, network_data.publish_capacity_limits, limits_json)
+        return await self._run(ctx, capacity_limits.publish_capacity_limits, limits_json)
 
     async def ReadNetwork(self, ctx: TransactionContext, version: str) -> str:
-        return await self._run(ctx, network_data.read_network_arg, version, read_only=True)
+        return await self._run(ctx, network_data.read_network_arg, version)
 
     async def ReadBaseline(self, ctx: TransactionContext, day: str) -> str:
-        return await self._run(ctx, network_data.read_baseline, day, read_only=True)
+        return await self._run(ctx, network_data.read_baseline, day)
 
     async def ReadCapacityLimits(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, network_data.read_capacity_limits, market_id, read_only=True)
+        return await self._run(ctx, capacity_limits.read_capacity_limits, market_id)
 
     # ----------------------------------------------------------------- funds
     async def Deposit(self, ctx: TransactionContext, participant_msp: str, amount_cents: str) -> str:
@@ -180,7 +196,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, funds.withdraw, participant_msp, amount_cents)
 
     async def GetBalance(self, ctx: TransactionContext, participant_msp: str) -> str:
-        return await self._run(ctx, funds.get_balance, participant_msp, read_only=True)
+        return await self._run(ctx, funds.get_balance, participant_msp)
 
     # ----------------------------------------------------------------- markets
     async def CreateMarket(self, ctx: TransactionContext, market_json: str) -> str:
@@ -199,10 +215,10 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, markets.close_gate, market_id)
 
     async def ReadMarket(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, markets.read_market, market_id, read_only=True)
+        return await self._run(ctx, markets.read_market, market_id)
 
     async def ListMarkets(self, ctx: TransactionContext, query_json: str) -> str:
-        return await self._run(ctx, markets.list_markets, query_json, read_only=True)
+        return await self._run(ctx, markets.list_markets, query_json)
 
     # ----------------------------------------------------------------- bids
     async def PlaceBid(self, ctx: TransactionContext, bid_json: str) -> str:
@@ -218,7 +234,7 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, bids.cancel_bid, bid_id)
 
     async def ListBids(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, bids.list_bids, market_id, read_only=True)
+        return await self._run(ctx, bids.list_bids, market_id)
 
     # ----------------------------------------------------------------- clearing and settlement
     async def ClearMarket(self, ctx: TransactionContext, market_id: str) -> str:
@@ -228,20 +244,20 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, clearing_tx.settle_market, market_id)
 
     async def GetClearing(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, clearing_tx.get_clearing, market_id, read_only=True)
+        return await self._run(ctx, clearing_tx.get_clearing, market_id)
 
     # ----------------------------------------------------------------- audit
     async def GetHistory(self, ctx: TransactionContext, kind: str, ident: str) -> str:
-        return await self._run(ctx, audit.get_history, kind, ident, read_only=True)
+        return await self._run(ctx, audit.get_history, kind, ident)
 
     async def QueryByParticipant(self, ctx: TransactionContext, msp: str) -> str:
-        return await self._run(ctx, audit.query_by_participant, msp, read_only=True)
+        return await self._run(ctx, audit.query_by_participant, msp)
 
     async def ListTrades(self, ctx: TransactionContext, market_id: str) -> str:
-        return await self._run(ctx, audit.list_trades, market_id, read_only=True)
+        return await self._run(ctx, audit.list_trades, market_id)
 
     async def TotalFunds(self, ctx: TransactionContext) -> str:
-        return await self._run(ctx, audit.total_funds, read_only=True)
+        return await self._run(ctx, audit.total_funds)
 
     # ----------------------------------------------------------------- wholesale spot (chaincode.spot)
     async def PublishExchangeKey(self, ctx: TransactionContext, exchange_key_json: str) -> str:
@@ -263,16 +279,16 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, spot.settle_spot_session, session_id)
 
     async def ReadSpotSession(self, ctx: TransactionContext, session_id: str) -> str:
-        return await self._run(ctx, spot.read_spot_session, session_id, read_only=True)
+        return await self._run(ctx, spot.read_spot_session, session_id)
 
     async def ListSpotSessions(self, ctx: TransactionContext, day: str) -> str:
-        return await self._run(ctx, spot.list_spot_sessions, day, read_only=True)
+        return await self._run(ctx, spot.list_spot_sessions, day)
 
     async def ReadSpotBook(self, ctx: TransactionContext, session_id: str) -> str:
-        return await self._run(ctx, spot.read_spot_book, session_id, read_only=True)
+        return await self._run(ctx, spot.read_spot_book, session_id)
 
     async def WholesaleFlows(self, ctx: TransactionContext) -> str:
-        return await self._run(ctx, spot.wholesale_flows, read_only=True)
+        return await self._run(ctx, spot.wholesale_flows)
 
     # ----------------------------------------------------------------- mFRR (chaincode.mfrr)
     async def SubmitMfrrBid(self, ctx: TransactionContext, bid_json: str) -> str:
@@ -291,10 +307,10 @@ class FlexledgerContract(Contract):
         return await self._run(ctx, mfrr.settle_mfrr_activation, activation_id)
 
     async def ListMfrrBids(self, ctx: TransactionContext, day: str) -> str:
-        return await self._run(ctx, mfrr.list_mfrr_bids, day, read_only=True)
+        return await self._run(ctx, mfrr.list_mfrr_bids, day)
 
     async def ListMfrrActivations(self, ctx: TransactionContext, day: str) -> str:
-        return await self._run(ctx, mfrr.list_mfrr_activations, day, read_only=True)
+        return await self._run(ctx, mfrr.list_mfrr_activations, day)
 
 
 def expected_arguments(method: Callable[..., Any]) -> list[str]:
@@ -313,8 +329,24 @@ def _camel(name: str) -> str:
     return head + "".join("JSON" if part == "json" else part.capitalize() for part in rest)
 
 
-def build_chaincode(oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> Any:
-    """The ``ContractChaincode`` the server (and the unit tests) run."""
-    from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
+class KindedChaincode:
+    """The library's ``ContractChaincode``, whose refusals answer with their kind's status (chaincode.errors)."""
 
-    return ContractChaincode.new_chaincode(FlexledgerContract(oracle, local_clock))
+    def __init__(self, contract: FlexledgerContract) -> None:
+        from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
+
+        self._inner = ContractChaincode.new_chaincode(contract)
+
+    async def init(self, stub: Any) -> Any:
+        return await answer_with_kind(self._inner.init, stub)
+
+    async def invoke(self, stub: Any) -> Any:
+        return await answer_with_kind(self._inner.invoke, stub)
+
+    def __getattr__(self, name: str) -> Any:  # metadata, contracts: the library's
+        return getattr(self._inner, name)
+
+
+def build_chaincode(oracle: Oracle | None = None, local_clock: Callable[[], int] = clock.wall_clock_ms) -> Any:
+    """The chaincode the server (and the unit tests) run."""
+    return KindedChaincode(FlexledgerContract(oracle, local_clock))

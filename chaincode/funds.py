@@ -13,7 +13,7 @@ from typing import Any
 
 from chaincode import governance, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, FailedPrecondition
 from chaincode.state import key
 
 
@@ -52,7 +52,7 @@ async def lock(tx: Tx, market_id: str, msp: str, cents: int, field: str) -> None
         return
     balance = await load(tx, msp)
     if balance.available_cents < cents:
-        raise ChaincodeError(
+        raise FailedPrecondition(
             field, f"{msp} needs {cents} cents available for escrow but has {balance.available_cents}"
         )
     balance.available_cents -= cents
@@ -72,7 +72,7 @@ async def pay(tx: Tx, market_id: str, payer: str, payee: str, cents: int) -> Non
         return
     held = await market_escrow(tx, market_id, payer)
     if held < cents:
-        raise ChaincodeError("escrow", f"{payer} holds {held} cents in escrow for {market_id}, {cents} needed")
+        raise FailedPrecondition("escrow", f"{payer} holds {held} cents in escrow for {market_id}, {cents} needed")
     source = await load(tx, payer)
     source.escrow_cents -= cents
     _save(tx, source)
@@ -105,7 +105,7 @@ async def withdraw(tx: Tx, msp: str, amount: str) -> dict[str, Any]:
     cents = validate.cents_arg(amount, "amountCents")
     balance = await load(tx, msp)
     if balance.available_cents < cents:
-        raise ChaincodeError("amountCents", f"{msp} has {balance.available_cents} cents available, {cents} requested")
+        raise FailedPrecondition("amountCents", f"{msp} has {balance.available_cents} cents available, {cents} requested")
     balance.available_cents -= cents
     _save(tx, balance)
     return asdict(balance)

@@ -11,7 +11,7 @@ from typing import Any
 
 from chaincode import clock, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden
 from chaincode.identity import ROLES
 from chaincode.state import key
 
@@ -35,7 +35,7 @@ async def clock_skew_seconds(tx: Tx) -> int:
 async def load(tx: Tx) -> dict[str, Any]:
     record = await tx.ledger.get(key("marketplace"))
     if record is None:
-        raise ChaincodeError("marketplace", "is not initialised; an admin must call InitMarketplace first")
+        raise FailedPrecondition("marketplace", "is not initialised; an admin must call InitMarketplace first")
     return record
 
 
@@ -64,9 +64,9 @@ def check_role(record: dict[str, Any], tx: Tx, *roles: str) -> str:
     caller = tx.caller
     if caller.role not in roles:
         have = caller.role or "none"
-        raise ChaincodeError("caller.role", f"needs role {' or '.join(roles)}; the caller's certificate has {have}")
+        raise Forbidden("caller.role", f"needs role {' or '.join(roles)}; the caller's certificate has {have}")
     if caller.msp_id not in msps_for(record, caller.role):
-        raise ChaincodeError(
+        raise Forbidden(
             "caller.msp", f"{caller.msp_id} is not allowed to act as {caller.role} by the marketplace governance"
         )
     return caller.role
@@ -105,9 +105,9 @@ def parse_config(config: Any, caller_msp: str) -> dict[str, Any]:
 async def init_marketplace(tx: Tx, config_json: str) -> dict[str, Any]:
     """Once: record governance. Before it exists only the certificate role ``admin`` can be checked."""
     if tx.caller.role != "admin":
-        raise ChaincodeError("caller.role", f"needs role admin; the caller's certificate has {tx.caller.role or 'none'}")
+        raise Forbidden("caller.role", f"needs role admin; the caller's certificate has {tx.caller.role or 'none'}")
     if await tx.ledger.get(key("marketplace")) is not None:
-        raise ChaincodeError("marketplace", "is already initialised")
+        raise Conflict("marketplace", "is already initialised")
     record = parse_config(validate.parse_json(config_json, "config"), tx.caller.msp_id)
     if tx.caller.msp_id not in record["admins"]:
         raise ChaincodeError("config.admins", f"must include the initialising MSP {tx.caller.msp_id}")

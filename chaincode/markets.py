@@ -15,7 +15,7 @@ from typing import Any
 
 from chaincode import clock, funds, governance, network_data, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, NotFound
 from chaincode.state import key
 from clearing import limits
 from clearing.limits import echo
@@ -42,12 +42,8 @@ async def load(tx: Tx, market_id: str, field: str = "marketId") -> dict[str, Any
     validate.ident(market_id, field)
     market = await tx.ledger.get(key("market", market_id))
     if market is None:
-        raise ChaincodeError(field, f"market {market_id} does not exist")
+        raise NotFound(field, f"market {market_id} does not exist")
     return market
-
-
-def is_capacity(market: dict[str, Any]) -> bool:
-    return market["kind"] != "flexibility"
 
 
 def gate_open(market: dict[str, Any], now_ms: int) -> bool:
@@ -59,9 +55,9 @@ def require_gate_open(tx: Tx, market: dict[str, Any], field: str) -> None:
     clock.require_not_behind(tx)
     now = clock.iso(tx.now_ms)
     if market["status"] != "open" or not clock.before(tx, market["gate_closes_ms"]):
-        raise ChaincodeError(field, f"the gate of market {market['id']} closed at {market['gate_closes']} (now {now})")
+        raise FailedPrecondition(field, f"the gate of market {market['id']} closed at {market['gate_closes']} (now {now})")
     if tx.now_ms < market["gate_opens_ms"]:
-        raise ChaincodeError(field, f"the gate of market {market['id']} opens at {market['gate_opens']} (now {now})")
+        raise FailedPrecondition(field, f"the gate of market {market['id']} opens at {market['gate_opens']} (now {now})")
 
 
 def _rules(value: Any, field: str) -> dict[str, float]:
@@ -122,7 +118,7 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
             raise ChaincodeError(f"{prefix}.rule", f"must be one of {', '.join(FLEX_RULES)}, got {echo(rule)}")
         baseline = await tx.ledger.get(key("baseline", day))
         if baseline is None:
-            raise ChaincodeError(f"{prefix}.day", f"no baseline has been published for {day}")
+            raise NotFound(f"{prefix}.day", f"no baseline has been published for {day}")
         for name in ("periods", "period_minutes"):
             if doc.get(name) is not None and doc[name] != baseline[name]:
                 raise ChaincodeError(f"{prefix}.{name}", f"must match the baseline of {day} ({baseline[name]})")
@@ -187,10 +183,10 @@ async def request_flexibility(tx: Tx, request_json: str) -> dict[str, Any]:
 async def _create(tx: Tx, doc: dict[str, Any], prefix: str) -> dict[str, Any]:
     version = await network_data.latest_version(tx)
     if version == 0:
-        raise ChaincodeError("network", "no network has been published by the DSO yet")
+        raise NotFound("network", "no network has been published by the DSO yet")
     record = await _build(tx, doc, version, prefix)
     if await tx.ledger.get(key("market", record["id"])) is not None:
-        raise ChaincodeError(f"{prefix}.id", f"market {record['id']} already exists")
+        raise Conflict(f"{prefix}.id", f"market {record['id']} already exists")
     now = clock.iso(tx.now_ms)
     record.update(status="open", buyer=tx.caller.msp_id, created_at=now, updated_at=now)
     if record["kind"] == "flexibility":
@@ -204,7 +200,7 @@ async def update_market(tx: Tx, market_id: str, patch_json: str) -> dict[str, An
     await governance.require(tx, "dso")
     market = await load(tx, market_id, "id")
     if tx.now_ms >= market["gate_opens_ms"] or market["status"] != "open":
-        raise ChaincodeError("id", f"market {market_id} can only be edited before its gate opens at {market['gate_opens']}")
+        raise FailedPrecondition("id", f"market {market_id} can only be edited before its gate opens at {market['gate_opens']}")
     patch = validate.parse_json(patch_json, "patch")
     if not isinstance(patch, dict) or not patch:
         raise ChaincodeError("patch", "must be a non-empty JSON object")
@@ -228,10 +224,10 @@ async def enrol(tx: Tx, market_id: str) -> dict[str, Any]:
     market = await load(tx, market_id)
     clock.require_not_behind(tx)
     if market["status"] != "open" or not clock.before(tx, market["gate_closes_ms"]):
-        raise ChaincodeError("marketId", f"market {market_id} no longer takes enrolments (gate closed {market['gate_closes']})")
+        raise FailedPrecondition("marketId", f"market {market_id} no longer takes enrolments (gate closed {market['gate_closes']})")
     k = key("enrolment", market_id, tx.caller.msp_id)
     if await tx.ledger.get(k) is not None:
-        raise ChaincodeError("marketId", f"{tx.caller.msp_id} is already enrolled in market {market_id}")
+        raise Conflict("marketId", f"{tx.caller.msp_id} is already enrolled in market {market_id}")
     record = {"market_id": market_id, "participant": tx.caller.msp_id, "enrolled_at": clock.iso(tx.now_ms)}
     tx.ledger.put(k, record)
     return record
@@ -246,9 +242,9 @@ async def close_gate(tx: Tx, market_id: str) -> dict[str, Any]:
     await governance.require(tx, "dso")
     market = await load(tx, market_id)
     if market["status"] != "open":
-        raise ChaincodeError("marketId", f"market {market_id} is already {market['status']}")
+        raise Conflict("marketId", f"market {market_id} is already {market['status']}")
     if not clock.reached(tx, market["gate_closes_ms"]):
-        raise ChaincodeError("marketId", f"the gate of market {market_id} closes at {market['gate_closes']}, "
+        raise FailedPrecondition("marketId", f"the gate of market {market_id} closes at {market['gate_closes']}, "
                              f"not before (now {clock.iso(tx.now_ms)}, this endorser's clock {clock.iso(tx.local_ms)})")
     market["status"] = "closed"
     market["closed_at"] = clock.iso(tx.now_ms)

@@ -87,10 +87,10 @@ class Oracle:
         result = json.loads(result_bytes)  # everything downstream sees exactly the stored, canonical numbers
         result_hash = result.get("result_hash") or result_hash_of(result)
         return OracleOutcome(
-            input_bytes=canonical.dumps(document),
+            input_bytes=canonical.dumps(document, canonical.EXACT),
             result=result,
             result_bytes=result_bytes,
-            input_hash=str(result.get("input_hash") or canonical.hash_of(document)),
+            input_hash=str(result.get("input_hash") or canonical.hash_of(document, canonical.EXACT)),
             result_hash=str(result_hash),
             oracle=result.get("oracle"),
         )

@@ -12,13 +12,13 @@ from typing import Any
 
 from chaincode import clock, governance, network_data, validate
 from chaincode.context import Tx
-from chaincode.errors import ChaincodeError
+from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.state import key
 from clearing import limits
 from clearing.limits import echo
+from contract.records import DEVICE_FIELDS
 
 TYPES = ("storage", "generation", "load")
-_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
 _PATCHABLE = ("max_power_mw", "min_power_mw", "capacity_mwh")
 
 
@@ -64,7 +64,7 @@ async def load(tx: Tx, device_id: str, field: str = "id") -> Device:
     validate.ident(device_id, field)
     record = await tx.ledger.get(key("device", device_id))
     if record is None:
-        raise ChaincodeError(field, f"device {device_id} is not registered")
+        raise NotFound(field, f"device {device_id} is not registered")
     return Device.from_record(record)
 
 
@@ -77,12 +77,12 @@ def save(tx: Tx, device: Device) -> dict[str, Any]:
 
 def require_manager(tx: Tx, device: Device, field: str = "id") -> None:
     if device.manager != tx.caller.msp_id:
-        raise ChaincodeError(field, f"device {device.id} is managed by {device.manager}, not {tx.caller.msp_id}")
+        raise Forbidden(field, f"device {device.id} is managed by {device.manager}, not {tx.caller.msp_id}")
 
 
 async def register_device(tx: Tx, device_json: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
-    doc = validate.obj(validate.parse_json(device_json, "device"), "device", _FIELDS,
+    doc = validate.obj(validate.parse_json(device_json, "device"), "device", DEVICE_FIELDS,
                        ("id", "type", "max_power_mw", "node", "feeder"))
     device_id = validate.ident(doc["id"], "device.id")
     kind = doc["type"]
@@ -98,7 +98,7 @@ async def register_device(tx: Tx, device_json: str) -> dict[str, Any]:
     if node not in net["feeders"][feeder]:
         raise ChaincodeError("device.node", f"node {echo(node)} is not on feeder {feeder} in network version {net['version']}")
     if await tx.ledger.get(key("device", device_id)) is not None:
-        raise ChaincodeError("device.id", f"device {device_id} is already registered")
+        raise Conflict("device.id", f"device {device_id} is already registered")
     now = clock.iso(tx.now_ms)
     device = Device(
         id=device_id, type=kind, max_power_mw=max_power, min_power_mw=min_power, capacity_mwh=cap, node=node,
@@ -113,7 +113,7 @@ async def update_device(tx: Tx, device_id: str, patch_json: str) -> dict[str, An
     device = await load(tx, device_id)
     require_manager(tx, device)
     if device.status != "active":
-        raise ChaincodeError("id", f"device {device_id} is retired")
+        raise FailedPrecondition("id", f"device {device_id} is retired")
     patch = validate.parse_json(patch_json, "patch")
     if not isinstance(patch, dict) or not patch:
         raise ChaincodeError("patch", "must be a non-empty JSON object")
@@ -134,7 +134,7 @@ async def retire_device(tx: Tx, device_id: str) -> dict[str, Any]:
     device = await load(tx, device_id)
     require_manager(tx, device)
     if device.status != "active":
-        raise ChaincodeError("id", f"device {device_id} is already retired")
+        raise Conflict("id", f"device {device_id} is already retired")
     for bid in await tx.ledger.values("bid"):
         if bid["device"] == device_id and bid["status"] in ("active", "sealed"):
             market = await tx.ledger.get(key("market", bid["market_id"]))
@@ -152,10 +152,10 @@ async def offer_management(tx: Tx, device_id: str, to_msp: str) -> dict[str, Any
     device = await load(tx, device_id)
     require_manager(tx, device)
     if device.status != "active":
-        raise ChaincodeError("id", f"device {device_id} is retired")
+        raise FailedPrecondition("id", f"device {device_id} is retired")
     validate.ident(to_msp, "toMsp")
     if to_msp == tx.caller.msp_id:
-        raise ChaincodeError("toMsp", "already manages the device")
+        raise Conflict("toMsp", "already manages the device")
     if to_msp not in governance.msps_for(record, "aggregator"):
         raise ChaincodeError("toMsp", f"{to_msp} is not an aggregator of the marketplace")
     device.pending_manager = to_msp
@@ -166,9 +166,9 @@ async def accept_management(tx: Tx, device_id: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     device = await load(tx, device_id)
     if device.status != "active":
-        raise ChaincodeError("id", f"device {device_id} is retired")
+        raise FailedPrecondition("id", f"device {device_id} is retired")
     if device.pending_manager != tx.caller.msp_id:
-        raise ChaincodeError("id", f"device {device_id} has no pending hand-over to {tx.caller.msp_id}")
+        raise FailedPrecondition("id", f"device {device_id} has no pending hand-over to {tx.caller.msp_id}")
     device.manager = tx.caller.msp_id
     device.pending_manager = None
     return save(tx, device)

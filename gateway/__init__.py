@@ -1,4 +1,4 @@
-"""Python Fabric Gateway client and the organisation's REST service.
+"""Python Fabric Gateway client (the REST service is ``restapi``).
 
 Client API (shaped like Fabric's official Gateway clients)::
 
@@ -20,7 +20,6 @@ from gateway.client import (
     Transaction,
     connect,
     connect_from_profile,
-    contract_session,
 )
 from gateway.errors import (
     CommitError,
@@ -40,5 +39,5 @@ __all__ = [
     "ChaincodeEvent", "Checkpoint", "CommitError", "CommitStatusError", "ConfigError", "Contract",
     "EndorseError", "ErrorDetail", "EvaluateError", "FileCheckpoint", "Gateway", "GatewayError", "Network",
     "Proposal", "RpcFailure", "Status", "SubmitError", "SubmittedTransaction", "Timeouts", "Transaction",
-    "X509Identity", "connect", "connect_from_profile", "contract_session",
+    "X509Identity", "connect", "connect_from_profile",
 ]

@@ -8,8 +8,7 @@ signs and their digest, so a signer outside the process can sign them (see :mod:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +86,12 @@ class Gateway:
         signer: Signer | None = None,
         timeouts: Timeouts | None = None,
         diagnose_mismatch: bool = True,
+        owns_channel: bool = False,
     ) -> None:
         self._channel = channel
+        #: only a channel this gateway opened (:func:`connect`) is closed by :meth:`close`; one passed in
+        #: belongs to the caller, who may share it between gateways
+        self._owns_channel = owns_channel
         self.stub = gateway_pb2_grpc.GatewayStub(channel)
         self.identity = identity
         self.signer = signer
@@ -133,7 +136,9 @@ class Gateway:
         return SubmittedTransaction(self, request.transaction_id, request.channel_id, b"", signed)
 
     def close(self) -> None:
-        self._channel.close()
+        """Close the channel if this gateway opened it (never one the caller passed in)."""
+        if self._owns_channel:
+            self._channel.close()
 
     def __enter__(self) -> Gateway:
         return self
@@ -430,7 +435,7 @@ def connect(
         options.append(("grpc.ssl_target_name_override", server_name))
     credentials = grpc.ssl_channel_credentials(root_certificates=tls_root_cert)
     channel = grpc.secure_channel(endpoint, credentials, options=options)
-    return Gateway(channel, identity, signer, timeouts)
+    return Gateway(channel, identity, signer, timeouts, owns_channel=True)
 
 
 def connect_from_profile(profile: Path | str | object, user: str = "admin",
@@ -448,17 +453,3 @@ def connect_from_profile(profile: Path | str | object, user: str = "admin",
         prof.peer.endpoint, load_identity(prof.msp_id, files.cert), load_signer(files.key),
         tls_root_cert=root, server_name=prof.peer.server_name, timeouts=timeouts,
     )
-
-
-@contextmanager
-def contract_session(org: str, user: str = "admin", home: Path | None = None,
-                     timeouts: Timeouts | None = None) -> Iterator[Contract]:
-    """The org's chaincode as ``user``, from ``$FLEXLEDGER_HOME/profiles/<org>.json``; closes the connection.
-
-    What ``flexledger tx submit|evaluate`` needs: ``with contract_session("agg1", "trader") as c: c.submit(...)``.
-    """
-    from gateway.profile import load_profile, profile_path
-
-    prof = load_profile(profile_path(org, home))
-    with connect_from_profile(prof, user, timeouts) as gw:
-        yield gw.get_network(prof.channel).get_contract(prof.chaincode)

@@ -4,6 +4,8 @@ Every error raised by a gRPC call keeps what the peers said: the gateway service
 ``gateway.ErrorDetail`` (endpoint address, MSP ID, message) per peer or orderer that failed, inside the
 ``grpc-status-details-bin`` trailer. Callers (the REST service, the CLI) need them to tell a chaincode
 refusal from an outage and, for divergent endorsements, to name the organisations that disagreed.
+A chaincode refusal's kind (:class:`contract.kinds.Kind`) is read from the chaincode response status the
+peer relays, so callers branch on it rather than on the words of the message.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 import grpc
 from fabric_protos.gateway import gateway_pb2
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
+
+from contract.kinds import Kind, kind_of_status
 
 #: What Fabric's gateway (internal/pkg/gateway/endorsement.go) writes into the ErrorDetail of an endorser
 #: whose ProposalResponsePayload differs from the first endorsement it received.
@@ -50,6 +54,11 @@ class ErrorDetail:
         m = _CHAINCODE_RESPONSE.match(self.message)
         return m.group(2) if m else None
 
+    @property
+    def chaincode_kind(self) -> Kind | None:
+        """The kind of the chaincode's refusal; None when it gave none (an internal error) or did not answer."""
+        return kind_of_status(self.chaincode_status)
+
 
 @dataclass(eq=False)
 class RpcFailure(GatewayError):
@@ -69,13 +78,20 @@ class RpcFailure(GatewayError):
             text += f"\n  - {d.msp_id or '?'} at {d.address or '?'}: {d.message}"
         return text
 
+    def _refusal(self) -> ErrorDetail | None:
+        return next((d for d in self.details if d.chaincode_message is not None), None)
+
     @property
     def chaincode_message(self) -> str | None:
         """The first chaincode refusal among the details (``field: message``), if any."""
-        for d in self.details:
-            if d.chaincode_message is not None:
-                return d.chaincode_message
-        return None
+        refusal = self._refusal()
+        return None if refusal is None else refusal.chaincode_message
+
+    @property
+    def chaincode_kind(self) -> Kind | None:
+        """The kind of that first chaincode refusal (None if there is none, or it has no kind)."""
+        refusal = self._refusal()
+        return None if refusal is None else refusal.chaincode_kind
 
 
 class EvaluateError(RpcFailure):

@@ -7,53 +7,17 @@ identities, so a new user needs no configuration file of their own.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from contract import profile as profile_model
+from contract.profile import IdentityFiles
 from gateway.errors import ConfigError
 
 
-class PeerEndpoint(BaseModel):
-    """The org's peer that runs the Gateway service (host:port, TLS server name, TLS root)."""
-
-    endpoint: str
-    server_name: str
-    tls_ca_cert: Path
-
-
-class CAEndpoint(BaseModel):
-    """The org's Fabric CA REST endpoint."""
-
-    url: str
-    name: str
-    tls_ca_cert: Path
-
-
-class IdentityFiles(BaseModel):
-    """PEM files of one enrolled identity and the role attribute its certificate carries."""
-
-    cert: Path
-    key: Path
-    role: str = ""
-
-
-class ConnectionProfile(BaseModel):
-    """One organisation's view of the network (exact field names as ``network up`` writes them)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    org: str
-    msp_id: str
-    channel: str
-    chaincode: str
-    peer: PeerEndpoint
-    ca: CAEndpoint
-    identities: dict[str, IdentityFiles]
-    wallet: Path
-    #: where ``network up`` expects this org's REST service (``http://host:port``)
-    gateway_url: str | None = None
+class ConnectionProfile(profile_model.ConnectionProfile):
+    """The profile as the client uses it: the written model (contract.profile) plus identity lookup."""
 
     def identity_files(self, user: str) -> IdentityFiles:
         """Files of ``user``: a profile identity, else one enrolled into the wallet later."""
@@ -74,20 +38,6 @@ class ConnectionProfile(BaseModel):
         if not self.wallet.is_dir():
             return []
         return sorted(p.name for p in self.wallet.iterdir() if (p / "cert.pem").is_file())
-
-
-def flexledger_home() -> Path:
-    """``$FLEXLEDGER_HOME``, else ``.flexledger`` at the repository root (next to pyproject.toml)."""
-    env = os.environ.get("FLEXLEDGER_HOME")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parent.parent
-    return here / ".flexledger"
-
-
-def profile_path(org: str, home: Path | None = None) -> Path:
-    """Where ``network up`` writes the profile of ``org``."""
-    return (home or flexledger_home()) / "profiles" / f"{org}.json"
 
 
 def load_profile(path: Path | str) -> ConnectionProfile:

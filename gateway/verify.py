@@ -61,7 +61,7 @@ def recompute(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "mechanism": mechanism, "stored_result_hash": stored_hash,
         "recomputed_result_hash": recomputed.get("result_hash"),
-        "input_hash_matches": input_hash is None or input_hash == canonical.hash_of(document)
+        "input_hash_matches": input_hash is None or input_hash == canonical.hash_of(document, canonical.EXACT)
         or input_hash == recomputed.get("input_hash"),
         "matches": stored_hash is not None and stored_hash == recomputed.get("result_hash"),
         "outcome_matches": bool(stored) and not [k for k in differences if k != "oracle"],

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from clearing.api import CAPACITY_SCHEMA as SCHEMA
 from clearing.capacity.rules import MarketRules, check_bid_rules, parse_rules
 from clearing.capacity.units import from_micro, integer, number, text, timestamp_ns, to_micro
 from clearing.errors import ValidationError
 
-SCHEMA = "flexledger.capacity/1"
 RESULT_SCHEMA = "flexledger.capacity-result/1"
 
 STAGES = ("day_ahead", "intraday")

@@ -1,10 +1,11 @@
 """The canonical instance model of schema ``flexledger.clearing/1`` (see DESIGN, "Clearing oracle contract").
 
 Why a model of its own: every peer must clear *the same* problem. Parsing therefore
-validates everything (each refusal names the field, e.g. ``offers[2].node``), rounds
-every input number to the canonical 6 decimals (so the problem solved is exactly the one
-the ``input_hash`` describes), and sorts nodes, branches, baseline rows and offers by id
-(so the order of the document never reaches the solver).
+validates everything (each refusal names the field, e.g. ``offers[2].node``), keeps every
+input number exactly (``-0.0`` becomes ``0.0``; the ``input_hash`` prints them exactly, so the
+problem solved is exactly the one it describes, and no impedance loses digits), and sorts
+nodes, branches, baseline rows and offers by id (so the order of the document never reaches
+the solver).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearing import canonical
+from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.errors import ValidationError
-
-SCHEMA = "flexledger.clearing/1"
 
 #: The four flexibility products, in the fixed order used everywhere (columns, output).
 PRODUCTS: tuple[str, ...] = ("p_up", "p_down", "q_up", "q_down")
@@ -168,7 +168,7 @@ class FlexInstance:
 
     def input_hash(self) -> str:
         """sha256 of the canonical bytes of :meth:`to_document`: independent of order and key layout."""
-        return canonical.hash_of(self.to_document())
+        return canonical.hash_of(self.to_document(), canonical.EXACT)
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -201,7 +201,7 @@ def _number(value: Any, field: str, *, minimum: float | None = None, positive: b
         raise ValidationError(field, f"must be positive, got {value}")
     if minimum is not None and value < minimum:
         raise ValidationError(field, f"must not be negative, got {value}" if minimum == 0 else f"must be >= {minimum}")
-    return _round(float(value))
+    return _exact(float(value))
 
 
 def _integer(value: Any, field: str, low: int, high: int) -> int:
@@ -218,10 +218,9 @@ def _ident(value: Any, field: str) -> str:
     return value
 
 
-def _round(value: float) -> float:
-    """Same value as :func:`clearing.canonical.round_float` (both round the exact binary value
-    correctly to 6 decimals), without the string round trip; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
-    return round(value, canonical.DECIMALS) + 0.0
+def _exact(value: float) -> float:
+    """The input number as given (canonical.EXACT prints it without loss); ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
+    return value + 0.0
 
 
 def _series(value: Any, field: str, periods: int, *, minimum: float | None) -> tuple[float, ...]:
@@ -231,7 +230,7 @@ def _series(value: Any, field: str, periods: int, *, minimum: float | None) -> t
     if all(type(v) is float or type(v) is int for v in items):  # fast path: plain numbers (not bool)
         values = [float(v) for v in items]
         if all(math.isfinite(v) for v in values) and (minimum is None or min(values) >= minimum):
-            return tuple(_round(v) for v in values)
+            return tuple(_exact(v) for v in values)
     return tuple(_number(v, f"{field}[{i}]", minimum=minimum) for i, v in enumerate(items))
 
 

@@ -46,7 +46,7 @@ def _text(out: dict) -> str:
 def _verify(args: argparse.Namespace) -> int:
     from flexledger.commands.bids import ledger_errors
     from flexledger.commands.tx import _default_user
-    from gateway import contract_session
+    from flexledger.home import contract_session
     from gateway.verify import NotVerifiable, verify_market
 
     with ledger_errors(), contract_session(args.org, args.user or _default_user(args.org)) as contract:

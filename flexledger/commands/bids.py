@@ -55,8 +55,8 @@ def ledger_errors() -> Iterator[None]:
 def session(args: argparse.Namespace):
     """The org's contract as the chosen user, and the org's sealed-bid store."""
     from flexledger.commands.tx import _default_user
-    from gateway import contract_session
-    from gateway.profile import load_profile, profile_path
+    from flexledger.home import contract_session, profile_path
+    from gateway.profile import load_profile
     from gateway.sealed import SealedBidStore
 
     user = args.user or _default_user(args.org)

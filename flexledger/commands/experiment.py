@@ -2,7 +2,7 @@
 
 Why a sub-command: the evaluation is long work (hundreds of market clearings) that a person
 starts by hand and whose outputs (CSV tables, PNG figures) are read beside the paper; the
-logic lives in :mod:`clearing.experiments.strategic`, this module only parses flags, prints
+logic lives in :mod:`experiments.strategic`, this module only parses flags, prints
 progress and writes files.
 """
 
@@ -104,8 +104,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_strategic(args: argparse.Namespace) -> int:
     from clearing.errors import ClearingError
-    from clearing.experiments import strategic
-    from clearing.experiments.plots import write_figures
+    from experiments import strategic
+    from experiments.plots import write_figures
 
     grid = strategic.StrategyGrid(
         markups=args.markups or strategic.DEFAULT_MARKUPS,

@@ -16,8 +16,9 @@ from flexledger.commands import UserError
 
 
 def _profile(args: argparse.Namespace):
+    from flexledger.home import profile_path
     from gateway.errors import ConfigError
-    from gateway.profile import load_profile, profile_path
+    from gateway.profile import load_profile
 
     try:
         return load_profile(args.profile or profile_path(args.org))
@@ -36,11 +37,12 @@ def _positive(text: str) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from flexledger.home import profile_path
     from gateway.errors import ConfigError
-    from gateway.server import prepare, serve
+    from restapi.server import prepare, serve
 
     try:
-        prepared = prepare(args.org, args.host, args.port, Path(args.profile) if args.profile else None)
+        prepared = prepare(args.org, args.host, args.port, Path(args.profile) if args.profile else profile_path(args.org))
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     print(f"flexledger gateway for {args.org} ({prepared.profile.msp_id}) at {prepared.url}", file=sys.stderr)
@@ -52,10 +54,10 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from gateway.api.auth import TOKEN_FILE, TokenStore
     from gateway.ca import CAClient, CAError
     from gateway.errors import ConfigError
     from gateway.identity import load_signer
+    from restapi.auth import TOKEN_FILE, TokenStore
 
     profile = _profile(args)
     wallet = Path(profile.wallet)
@@ -83,8 +85,8 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _users_token(args: argparse.Namespace) -> int:
-    from gateway.api.auth import TOKEN_FILE, TokenStore
     from gateway.errors import ConfigError
+    from restapi.auth import TOKEN_FILE, TokenStore
 
     profile = _profile(args)
     try:

@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _default_user(org: str) -> str:
+    from flexledger.home import profile_path
     from gateway.errors import ConfigError
-    from gateway.profile import load_profile, profile_path
+    from gateway.profile import load_profile
 
     try:
         identities = load_profile(profile_path(org)).identities
@@ -37,7 +38,8 @@ def _default_user(org: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gateway import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure, contract_session
+    from flexledger.home import contract_session
+    from gateway import CommitError, ConfigError, EndorseError, GatewayError, RpcFailure
 
     user = args.user or _default_user(args.org)
     try:

@@ -1,6 +1,6 @@
 """The demo's market day as data: the paper's 15-node feeder, its baseline, devices and bids.
 
-Everything comes from the project's own data files (``clearing/data``: the feeder and the
+Everything comes from the project's own data files (``experiments/data``: the feeder and the
 FLEXGRID suppliers converted from the paper's spreadsheet); nothing here is computed by the
 market — the numbers the demo prints come back from the ledger.
 """
@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from clearing.experiments import paper
+from experiments import paper
 
 AGGREGATORS = ("agg1", "agg2")
 #: DG penetration of the demo day: high enough that the DSO needs flexibility.

@@ -38,7 +38,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def paper_case() -> tuple[str, dict[str, Any]]:
     try:
-        from clearing.experiments.paper import paper_instance
+        from experiments.paper import paper_instance
     except ImportError:  # the experiment package is optional for this benchmark
         return "paper (synthetic 15 nodes x 24 periods x 30 offers)", feeder_document(15, 24, 30, seed=4)
     return "paper (15-node feeder, 30 suppliers, DG 160 %, 24 h)", paper_instance("high", 1.6)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "gateway")
 
 from gw_block_factory import NAMESPACE, Tx, ckey, config_block, make_block  # noqa: E402
 
-from gateway.api.store import QueryStore  # noqa: E402
 from gateway.deliver import decode_block  # noqa: E402
+from restapi.store import QueryStore  # noqa: E402
 
 
 def fill(store: QueryStore, start: int, end: int) -> None:

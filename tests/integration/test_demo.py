@@ -27,7 +27,7 @@ def test_every_cleared_market_matches_flexledger_clear_run_outside_fabric(
     assert [m.kind for m in outcome.markets] == ["capacity_day_ahead", "capacity_intraday", "flexibility"]
     for market in outcome.markets:
         path = tmp_path / f"{market.market_id}.json"
-        path.write_bytes(canonical.dumps(market.clearing_input))
+        path.write_bytes(canonical.dumps(market.clearing_input, canonical.EXACT))  # the input as stored, every digit
         args = ["clear", str(path)]
         if market.kind == "flexibility":
             args += ["--mechanism", market.result["mechanism"]]

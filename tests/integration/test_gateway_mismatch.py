@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway import EndorseError, Timeouts, connect_from_profile
-from gateway.api import create_app
-from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.profile import load_profile
 from network.manager import Network
+from restapi import create_app
+from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 from tests.small_feeder import small_baseline

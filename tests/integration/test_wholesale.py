@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 
 from adapters.documents import ExchangeKey
 from adapters.fakes import FakeExchange, FakeTsoPlatform
-from gateway.api import create_app
-from gateway.api.auth import TOKEN_FILE, TokenStore
 from gateway.profile import load_profile
+from restapi import create_app
+from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER
 

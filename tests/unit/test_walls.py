@@ -11,11 +11,15 @@ ROOT = Path(__file__).resolve().parents[2]
 #: For each part, the other parts it must never import.
 FORBIDDEN = {
     "clearing": {"chaincode", "gateway", "network", "flexledger", "fabric_protos", "fabric_chaincode_python",
-                 "grpc", "fastapi", "httpx", "uvicorn"},
-    "chaincode": {"gateway", "network", "flexledger"},
+                 "grpc", "fastapi", "httpx", "uvicorn", "experiments", "restapi"},
+    "experiments": {"chaincode", "gateway", "network", "flexledger", "restapi"},
+    "chaincode": {"gateway", "network", "flexledger", "experiments", "restapi"},
+    "contract": {"clearing", "chaincode", "gateway", "network", "flexledger", "fabric_protos",
+                 "fabric_chaincode_python", "grpc", "fastapi", "httpx", "uvicorn", "google"},
     "network": {"clearing", "chaincode", "gateway", "flexledger"},
-    "gateway": {"chaincode", "network", "flexledger"},
-    "adapters": {"chaincode", "network", "flexledger", "gateway"},
+    "gateway": {"chaincode", "network", "flexledger", "restapi", "fastapi", "uvicorn"},
+    "restapi": {"chaincode", "network", "flexledger"},
+    "adapters": {"chaincode", "network", "flexledger", "gateway", "restapi"},
 }  # fmt: skip
 
 
@@ -38,3 +42,9 @@ def test_part_imports_only_what_its_wall_allows(part: str) -> None:
         for name in _imports(path) & FORBIDDEN[part]
     }
     assert not crossings, sorted(crossings)
+
+
+def test_the_fabric_client_knows_nothing_of_the_state_folder() -> None:
+    """gateway/ connects to the profile it is given; where profiles live is flexledger/'s business."""
+    knowing = [str(p.relative_to(ROOT)) for p in (ROOT / "gateway").rglob("*.py") if "FLEXLEDGER_HOME" in p.read_text()]
+    assert not knowing, knowing

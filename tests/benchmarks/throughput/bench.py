@@ -36,9 +36,10 @@ from typing import Any
 
 import httpx
 
-from gateway.api.auth import TOKEN_FILE, TokenStore
-from gateway.profile import flexledger_home, load_profile, profile_path
+from flexledger.home import flexledger_home, profile_path
+from gateway.profile import load_profile
 from network.layout import Layout
+from restapi.auth import TOKEN_FILE, TokenStore
 from tests.benchmarks.throughput import cpu, workload
 
 ROOT = Path(__file__).resolve().parents[3]

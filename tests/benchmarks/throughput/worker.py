@@ -72,8 +72,8 @@ def serve(profile: str, port: int) -> None:
     """The org's REST service on ``port``, as ``flexledger gateway up`` runs it, without touching its state files."""
     import uvicorn
 
-    from gateway.api import create_app
     from gateway.profile import load_profile
+    from restapi import create_app
 
     uvicorn.run(create_app(load_profile(profile)), host="127.0.0.1", port=port, log_level="warning",
                 access_log=False)

@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flexledger.home import profile_path
 from gateway import connect_from_profile
 from gateway.errors import GatewayError
-from gateway.profile import profile_path
 from tests.benchmarks.throughput.worker import run
 from tests.small_feeder import SMALL_FEEDER, small_baseline
 

@@ -22,7 +22,7 @@ from fabric_protos.ledger.queryresult import kv_query_result_pb2 as kv_pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from chaincode.clock import iso, parse_iso
-from chaincode.contract import FlexledgerContract
+from chaincode.contract import FlexledgerContract, KindedChaincode
 from chaincode.identity import ATTRIBUTE_OID
 from chaincode.oracle import Oracle
 
@@ -156,16 +156,18 @@ EXTERNAL_FLOWS = {"SettleSpotSession": lambda answer: answer["received_cents"] -
 
 
 class Refused(Exception):
-    """The chaincode answered with an error; ``str()`` is its message."""
+    """The chaincode answered with an error; ``str()`` is its message, ``status`` the response status."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @lru_cache(maxsize=1)
 def _chaincode() -> tuple[FlexledgerContract, Any]:
     """Building the ContractChaincode (metadata, schemas) takes ~0.2 s: once per test session."""
-    from fabric_chaincode_python.fabric_contract_api.contractapi import ContractChaincode
-
     contract = FlexledgerContract()
-    return contract, ContractChaincode.new_chaincode(contract)
+    return contract, KindedChaincode(contract)
 
 
 class Chain:
@@ -206,7 +208,7 @@ class Chain:
     def _answer(self, stub: FakeStub, response: Any) -> Any:
         if response.status != 200:
             assert not stub.get_events(), "a refused transaction must not emit events"
-            raise Refused(response.message)
+            raise Refused(response.message, response.status)
         for name, payload in stub.get_events():
             self.ledger.events.append((stub.get_txid(), name, json.loads(payload)))
         return json.loads(response.payload) if response.payload else None

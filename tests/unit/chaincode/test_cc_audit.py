@@ -85,3 +85,13 @@ def test_ping_answers_its_transaction_id_and_touches_no_state(world: Chain) -> N
     stub = world.last_stub
     assert answer == {"tx_id": stub.get_txid()}
     assert not stub.reads and not stub.writes and not stub.ranges and not stub.get_events()
+
+
+def test_the_evaluate_list_alone_makes_a_function_read_only(cap: Chain, monkeypatch) -> None:
+    """A write function named in EVALUATE gets a ledger that refuses writes; no other flag is needed."""
+    from chaincode import contract
+
+    monkeypatch.setattr(contract, "EVALUATE", (*contract.EVALUATE, "RegisterDevice"))
+    message = cap.refuse(AGG1, "RegisterDevice", {"id": "D9", "type": "load", "max_power_mw": 1.0, "node": "1",
+                                                  "feeder": "F1"}, field="transaction")
+    assert "evaluate-only" in message

@@ -73,7 +73,7 @@ def test_stored_result_hash_equals_a_rerun_of_the_oracle_outside_fabric(cap: Cha
     stored = cap.invoke(AUDITOR, "GetClearing", "CAP1")
     rerun = clear(stored["input"])
     assert rerun["result_hash"] == stored["result_hash"]
-    assert canonical.sha256_hex(canonical.dumps(stored["input"])) == stored["input_sha256"]
+    assert canonical.sha256_hex(canonical.dumps(stored["input"], canonical.EXACT)) == stored["input_sha256"]
     assert result_hash_of(stored["result"]) == stored["result_hash"]
 
 

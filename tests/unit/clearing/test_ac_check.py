@@ -15,8 +15,8 @@ from flex_cases import chain_doc
 from clearing import ValidationError
 from clearing.ac_check import check_ac
 from clearing.api import clear
-from clearing.experiments import paper
 from clearing.flex import oracle
+from experiments import paper
 from flexledger.cli import main
 
 #: AC vs linearised DistFlow on the 15-node feeder: the linear model neglects losses (a few tens of kW

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from clearing.experiments import convert_suppliers as conv
+from experiments import convert_suppliers as conv
 
 REPO = Path(__file__).resolve().parents[3]
 WORKBOOK = REPO.parent / "shared" / "data" / "FlexSuppliersData.xlsx"
-DATA = REPO / "clearing" / "data"
+DATA = REPO / "experiments" / "data"
 
 
 def _row(bus: object, blocks: list[tuple[float, list[float]]]) -> list[object]:

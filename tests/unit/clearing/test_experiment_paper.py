@@ -8,8 +8,8 @@ import math
 import pytest
 
 from clearing.errors import ValidationError
-from clearing.experiments import paper
 from clearing.flex import FlexInstance
+from experiments import paper
 
 
 def test_feeder_is_the_15_node_radial_feeder_rooted_at_the_substation() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clearing.errors import InfeasibleError
-from clearing.experiments import strategic
+from experiments import strategic
 from flexledger.cli import main
 
 OFFER = {

@@ -7,7 +7,7 @@ from flex_cases import chain_doc, clone
 
 from clearing.flex import clear_flexibility
 
-STEP = 1e-2  # MW (tan(phi) is rounded to 6 decimals: a larger step keeps that noise small)
+STEP = 1e-2  # MW (the result is rounded to 6 decimals: a larger step keeps that noise small)
 
 
 def _nondegenerate_doc() -> dict:

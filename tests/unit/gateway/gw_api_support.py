@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from gw_fake_ledger import FakeLedger
 from gw_pki import TestCA
 
-from gateway.api import create_app
-from gateway.api.auth import TokenStore
 from gateway.ca import CAClient
 from gateway.identity import signer_from_pem
 from gateway.profile import ConnectionProfile
+from restapi import create_app
+from restapi.auth import TokenStore
 
 USERS = {"admin": ("agg1MSP", "admin"), "trader": ("agg1MSP", "aggregator"),
          "trader2": ("agg2MSP", "aggregator"), "operator": ("dsoMSP", "dso"),

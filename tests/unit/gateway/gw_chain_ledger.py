@@ -31,7 +31,7 @@ IDENTITIES: dict[str, Identity] = {"admin": world.ADMIN, "trader": world.AGG1, "
 
 
 class ChainLedger:
-    """:class:`gateway.api.ledger.Ledger` over the in-process chaincode."""
+    """:class:`restapi.ledger.Ledger` over the in-process chaincode."""
 
     def __init__(self, chain: Chain | None = None) -> None:
         self.chain = chain or world.market_day()
@@ -49,7 +49,7 @@ class ChainLedger:
         try:
             answer: Any = self.chain.invoke(who, function, *args)
         except Refused as exc:
-            detail = ErrorDetail("peer0:7051", who.msp, f"chaincode response 500, {exc}")
+            detail = ErrorDetail("peer0:7051", who.msp, f"chaincode response {exc.status}, {exc}")
             raise kind(message="failed", code=grpc.StatusCode.ABORTED, details=[detail]) from None
         from chaincode.contract import to_json
 

@@ -1,7 +1,8 @@
 """An in-memory stand-in for the ledger port of the REST service (unit tests of the API layer only).
 
 It raises the client library's real error types with the peer's real detail format
-(``chaincode response 500, field: message``), so the HTTP mapping is exercised end to end; the chaincode
+(``chaincode response 404, field: message``: the status carries the refusal's kind), so the HTTP mapping is
+exercised end to end; the chaincode
 rules it mimics are a small subset. Integration tests run the same endpoints against the real network.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 import grpc
 from gw_pki import TestCA
 
+from contract.kinds import RESPONSE_STATUS, Kind
 from gateway.errors import ConfigError, EndorseError, ErrorDetail, EvaluateError
 from gateway.events import ChaincodeEvent, Checkpoint
 from gateway.identity import X509Identity
@@ -42,7 +44,11 @@ ROLES = {"RegisterDevice": "aggregator", "UpdateDevice": "aggregator", "RetireDe
 
 
 class Refused(Exception):
-    pass
+    """A refusal of ``kind``, as the chaincode words it (``field: message``)."""
+
+    def __init__(self, kind: Kind, text: str) -> None:
+        super().__init__(text)
+        self.kind = kind
 
 
 class FakeLedger:
@@ -76,13 +82,13 @@ class FakeLedger:
         msp, role, _ = self.users[user]
         try:
             if ROLES.get(function) and ROLES[function] != role:
-                raise Refused(f"caller.role: needs role {ROLES[function]}; the caller's certificate has {role}")
+                raise Refused(Kind.FORBIDDEN, f"caller.role: needs role {ROLES[function]}; the caller's certificate has {role}")
             result = getattr(self, "cc_" + function, None)
             if result is None:
-                raise Refused(f"function: unknown function {function}")
+                raise Refused(Kind.INVALID_ARGUMENT, f"function: unknown function {function}")
             return json.dumps(result(msp, *args)).encode()
         except Refused as exc:
-            text = f"chaincode response 500, {exc}"
+            text = f"chaincode response {RESPONSE_STATUS[exc.kind]}, {exc}"
             raise kind(message="failed", code=grpc.StatusCode.ABORTED,
                        details=[ErrorDetail("peer0:7051", msp, text)]) from None
 
@@ -126,16 +132,16 @@ class FakeLedger:
     def cc_RegisterDevice(self, msp: str, device_json: str) -> Any:
         device = json.loads(device_json)
         if device["id"] in self.devices:
-            raise Refused(f"device.id: device {device['id']} is already registered")
+            raise Refused(Kind.CONFLICT, f"device.id: device {device['id']} is already registered")
         if device["max_power_mw"] <= 0:
-            raise Refused(f"device.max_power_mw: must be > 0, got {device['max_power_mw']}")
+            raise Refused(Kind.INVALID_ARGUMENT, f"device.max_power_mw: must be > 0, got {device['max_power_mw']}")
         device.update(owner=msp, manager=msp, status="active")
         self.devices[device["id"]] = device
         return device
 
     def _device(self, device_id: str, field: str = "id") -> dict:
         if device_id not in self.devices:
-            raise Refused(f"{field}: device {device_id} is not registered")
+            raise Refused(Kind.NOT_FOUND, f"{field}: device {device_id} is not registered")
         return self.devices[device_id]
 
     def cc_ReadDevice(self, msp: str, device_id: str) -> Any:
@@ -152,14 +158,14 @@ class FakeLedger:
     def cc_UpdateDevice(self, msp: str, device_id: str, patch_json: str) -> Any:
         device = self._device(device_id)
         if device["manager"] != msp:
-            raise Refused(f"id: device {device_id} is managed by {device['manager']}, not {msp}")
+            raise Refused(Kind.FORBIDDEN, f"id: device {device_id} is managed by {device['manager']}, not {msp}")
         device.update(json.loads(patch_json))
         return device
 
     def cc_RetireDevice(self, msp: str, device_id: str) -> Any:
         device = self._device(device_id)
         if device["manager"] != msp:
-            raise Refused(f"id: device {device_id} is managed by {device['manager']}, not {msp}")
+            raise Refused(Kind.FORBIDDEN, f"id: device {device_id} is managed by {device['manager']}, not {msp}")
         device["status"] = "retired"
         return device
 
@@ -173,7 +179,7 @@ class FakeLedger:
 
     def _market(self, market_id: str, field: str = "marketId") -> dict:
         if market_id not in self.markets:
-            raise Refused(f"{field}: market {market_id} does not exist")
+            raise Refused(Kind.NOT_FOUND, f"{field}: market {market_id} does not exist")
         return self.markets[market_id]
 
     def cc_ListMarkets(self, msp: str, query_json: str) -> Any:
@@ -186,7 +192,7 @@ class FakeLedger:
     def cc_CreateMarket(self, msp: str, market_json: str) -> Any:
         market = json.loads(market_json)
         if market["id"] in self.markets:
-            raise Refused(f"market.id: market {market['id']} already exists")
+            raise Refused(Kind.CONFLICT, f"market.id: market {market['id']} already exists")
         market["status"] = "open"
         self.markets[market["id"]] = market
         return market
@@ -194,7 +200,7 @@ class FakeLedger:
     def cc_EnrolInMarket(self, msp: str, market_id: str) -> Any:
         self._market(market_id)
         if (market_id, msp) in self.enrolled:
-            raise Refused(f"marketId: {msp} is already enrolled in market {market_id}")
+            raise Refused(Kind.CONFLICT, f"marketId: {msp} is already enrolled in market {market_id}")
         self.enrolled.add((market_id, msp))
         return {"market_id": market_id, "participant": msp}
 
@@ -202,12 +208,12 @@ class FakeLedger:
         bid = json.loads(bid_json)
         market = self._market(bid["market_id"], "bid.market_id")
         if (market["id"], msp) not in self.enrolled:
-            raise Refused(f"bid.market_id: {msp} is not enrolled in market {market['id']}")
+            raise Refused(Kind.FAILED_PRECONDITION, f"bid.market_id: {msp} is not enrolled in market {market['id']}")
         device = self._device(bid["device"], "bid.device")
         if device["manager"] != msp:
-            raise Refused(f"bid.device: device {device['id']} is managed by {device['manager']}, not {msp}")
+            raise Refused(Kind.FORBIDDEN, f"bid.device: device {device['id']} is managed by {device['manager']}, not {msp}")
         if bid["id"] in self.bids:
-            raise Refused(f"bid.id: bid {bid['id']} already exists")
+            raise Refused(Kind.CONFLICT, f"bid.id: bid {bid['id']} already exists")
         bid.update(owner=msp, status="active")
         self.bids[bid["id"]] = bid
         self.emit("BidPlaced", {"market_id": market["id"], "bid_id": bid["id"], "owner": msp})
@@ -215,10 +221,10 @@ class FakeLedger:
 
     def cc_CancelBid(self, msp: str, bid_id: str) -> Any:
         if bid_id not in self.bids:
-            raise Refused(f"bidId: bid {bid_id} does not exist")
+            raise Refused(Kind.NOT_FOUND, f"bidId: bid {bid_id} does not exist")
         bid = self.bids[bid_id]
         if bid["owner"] != msp:
-            raise Refused(f"bidId: bid {bid_id} belongs to {bid['owner']}, not {msp}")
+            raise Refused(Kind.FORBIDDEN, f"bidId: bid {bid_id} belongs to {bid['owner']}, not {msp}")
         bid["status"] = "cancelled"
         return bid
 
@@ -241,7 +247,7 @@ class FakeLedger:
     def cc_GetClearing(self, msp: str, market_id: str) -> Any:
         self._market(market_id)
         if market_id not in self.clearings:
-            raise Refused(f"marketId: market {market_id} has not been cleared")
+            raise Refused(Kind.FAILED_PRECONDITION, f"marketId: market {market_id} has not been cleared")
         return self.clearings[market_id]
 
     def cc_SettleMarket(self, msp: str, market_id: str) -> Any:
@@ -254,7 +260,7 @@ class FakeLedger:
 
     def cc_Withdraw(self, msp: str, who: str, cents: str) -> Any:
         if self.balances.get(who, 0) < int(cents):
-            raise Refused(f"amountCents: {who} has {self.balances.get(who, 0)} cents available, {cents} requested")
+            raise Refused(Kind.FAILED_PRECONDITION, f"amountCents: {who} has {self.balances.get(who, 0)} cents available, {cents} requested")
         self.balances[who] -= int(cents)
         return {"participant": who, "available_cents": self.balances[who]}
 
@@ -272,10 +278,10 @@ class FakeLedger:
 
     def cc_ReadNetwork(self, msp: str, version: str) -> Any:
         if version and not version.isdigit():
-            raise Refused(f"version: must be a version number or empty for the latest, got {version!r}")
+            raise Refused(Kind.INVALID_ARGUMENT, f"version: must be a version number or empty for the latest, got {version!r}")
         return {"version": 1, "network": FLEX_DOC["network"]}
 
     def cc_GetHistory(self, msp: str, kind: str, ident: str) -> Any:
         if kind not in ("device", "market", "bid", "balance", "clearing"):
-            raise Refused(f"kind: unknown key kind {kind!r}")
+            raise Refused(Kind.INVALID_ARGUMENT, f"kind: unknown key kind {kind!r}")
         return [{"tx_id": "tx1", "value": {"id": ident}}]

@@ -45,15 +45,15 @@ class Chaincode:
         if fn == "Get":
             key = args[0].decode()
             if key not in self.state:
-                return 500, f"key: {key} not found", b"", None
+                return 404, f"key: {key} not found", b"", None
             return 200, "", self.state[key], None
         if fn == "Fail":
-            return 500, "device.max_power_mw: must be > 0", b"", None
+            return 400, "device.max_power_mw: must be > 0", b"", None
         if fn == "WhoAmI":
             return 200, "", msp.encode(), None
         if fn in ("Conflict", "ConflictTwice"):
             return 200, "", b"late", None
-        return 500, f"function: unknown {fn}", b"", None
+        return 400, f"function: unknown {fn}", b"", None
 
 
 class FakeGateway(gateway_pb2_grpc.GatewayServicer):
@@ -146,7 +146,7 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):
                             "error: desc = \"transport: Error while dialing: dial tcp: connect: connection refused\"")])
         if self.lagging_refusals > 0 and len(orgs) > 1:
             self.lagging_refusals -= 1
-            text = f"chaincode response 500, bid.market_id: {msp} is not enrolled in market m1"
+            text = f"chaincode response 412, bid.market_id: {msp} is not enrolled in market m1"
             self._abort(context, grpc.StatusCode.ABORTED, "failed to collect enough transaction endorsements, "
                         "see attached details for more info", [ErrorDetail(f"peer0.{orgs[-1]}:7051", orgs[-1], text)])
         if status >= 400:

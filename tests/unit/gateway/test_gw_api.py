@@ -181,7 +181,7 @@ def test_verify_detects_a_tampered_stored_result(env):
 
 
 def test_tokens_issued_by_another_process_are_accepted_without_restart(env, tmp_path):
-    from gateway.api.auth import TokenStore
+    from restapi.auth import TokenStore
 
     other = TokenStore(tmp_path / "agg1" / "wallet" / "api-tokens.json")  # e.g. `flexledger gateway users token`
     fresh = other.issue("trader")
@@ -322,7 +322,7 @@ def test_service_works_on_more_requests_at_once_than_starlettes_forty_threads(en
 
 
 def test_service_refuses_a_thread_pool_of_none():
-    from gateway.api.app import create_app
+    from restapi.app import create_app
 
     with pytest.raises(ValueError, match="max_in_flight"):
         create_app(None, max_in_flight=0)  # type: ignore[arg-type]

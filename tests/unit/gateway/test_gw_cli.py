@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from flexledger.cli import main
-from gateway.api.auth import TokenStore
 from gateway.profile import load_profile
-from gateway.server import default_address, prepare
+from restapi.auth import TokenStore
+from restapi.server import default_address, prepare
 
 
 def test_gateway_up_without_a_network_says_what_to_do(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from contract.kinds import Kind
 from gateway import CommitError, EndorseError, EvaluateError, connect_from_profile
 from gateway.errors import ConfigError
 from gateway.identity import P256_ORDER, X509Identity, digest, low_s, signer_from_key, verify
@@ -85,12 +86,14 @@ def test_chaincode_refusal_on_evaluate_carries_peer_details(gw):
     assert err.value.code == grpc.StatusCode.UNKNOWN
     assert err.value.details[0].msp_id == "agg1MSP"
     assert err.value.chaincode_message == "key: missing not found"
+    assert err.value.chaincode_kind == Kind.NOT_FOUND
 
 
 def test_chaincode_refusal_on_submit_is_endorse_error_with_field_message(gw, fake):
     with pytest.raises(EndorseError) as err:
         contract(gw).submit("Fail")
     assert err.value.chaincode_message == "device.max_power_mw: must be > 0"
+    assert err.value.chaincode_kind == Kind.INVALID_ARGUMENT
     assert err.value.mismatched_orgs == []
     assert not any(c[0] == "Submit" for c in fake[0].calls)
 
@@ -163,7 +166,7 @@ def test_wrong_server_name_fails_tls(fake, ca, user1):
 
 
 def test_contract_session_opens_the_orgs_chaincode_from_flexledger_home(profile_file, tmp_path):
-    from gateway import contract_session
+    from flexledger.home import contract_session
 
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "agg1.json").write_text(profile_file.read_text())
@@ -224,3 +227,15 @@ def test_an_unreachable_peer_is_reported_once_the_bound_has_passed(ca, user1, fa
     with g, pytest.raises(EndorseError, match="connection refused"):
         contract(g).submit("Put", "k-down", "v")
     assert 2 <= [c[0] for c in servicer.calls].count("Endorse") <= 4
+
+
+def test_a_gateway_never_closes_a_channel_it_did_not_open(gw, user1):
+    from gateway.client import Gateway
+    from gateway.identity import signer_from_pem
+
+    borrowed = Gateway(gw._channel, X509Identity("agg1MSP", user1.cert_pem), signer_from_pem(user1.key_pem))
+    borrowed.close()
+    assert contract(gw).evaluate("WhoAmI") == b"agg1MSP", "the channel still serves its owner"
+    gw.close()
+    with pytest.raises(ValueError):
+        contract(borrowed).evaluate("WhoAmI")  # the owner closed it

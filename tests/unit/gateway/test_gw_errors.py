@@ -7,8 +7,15 @@ import grpc
 import pytest
 from gw_api_support import MARKET, error_of
 
-from gateway.api.errors import chaincode_status, from_gateway_error
+from contract.kinds import RESPONSE_STATUS, Kind
 from gateway.errors import PAYLOAD_MISMATCH, EndorseError, ErrorDetail
+from restapi.errors import from_gateway_error
+
+
+def _refusal(status: int, text: str) -> EndorseError:
+    """What the gateway raises for a chaincode refusal of the kind ``status`` carries."""
+    detail = ErrorDetail("peer0:7051", "dsoMSP", f"chaincode response {status}, {text}")
+    return EndorseError(message="failed", code=grpc.StatusCode.ABORTED, details=[detail])
 
 
 @pytest.mark.parametrize("message", [
@@ -21,33 +28,35 @@ from gateway.errors import PAYLOAD_MISMATCH, EndorseError, ErrorDetail
     "UpdateDevice takes 2 arguments (deviceId, patchJSON), got 3",
 ])
 def test_argument_validation_refusals_map_to_400(message):
-    assert chaincode_status(message) == (400, "invalid")
+    err = from_gateway_error(_refusal(RESPONSE_STATUS[Kind.INVALID_ARGUMENT], f"market: {message}"))
+    assert (err.status, err.code) == (400, "invalid")
 
 
-@pytest.mark.parametrize(("message", "status"), [
-    ("needs role dso; the caller's certificate has aggregator", 403),
-    ("agg1MSP is not allowed to act as dso by the marketplace governance", 403),
-    ("device bat1 is managed by agg1MSP, not agg2MSP", 403),
-    ("market m9 does not exist", 404),
-    ("agg1MSP is already enrolled in market m1", 409),
+@pytest.mark.parametrize(("kind", "message", "status"), [
+    (Kind.FORBIDDEN, "needs role dso; the caller's certificate has aggregator", 403),
+    (Kind.FORBIDDEN, "agg1MSP is not allowed to act as dso by the marketplace governance", 403),
+    (Kind.FORBIDDEN, "device bat1 is managed by agg1MSP, not agg2MSP", 403),
+    (Kind.NOT_FOUND, "market m9 does not exist", 404),
+    (Kind.CONFLICT, "agg1MSP is already enrolled in market m1", 409),
+    (Kind.FAILED_PRECONDITION, "the gate of market m1 closed at 2026-11-20T10:00:00Z", 409),
 ])
-def test_other_refusals_keep_their_status(message, status):
-    assert chaincode_status(message)[0] == status
+def test_other_refusals_keep_their_status(kind, message, status):
+    assert from_gateway_error(_refusal(RESPONSE_STATUS[kind], f"field: {message}")).status == status
 
 
-
+def test_a_refusal_without_a_kind_is_a_400():
+    err = from_gateway_error(_refusal(500, "internal: KeyError: 'not found'"))
+    assert (err.status, err.code, err.field) == (400, "invalid", "internal")
 
 
 def test_chaincode_refusal_of_nan_is_a_400(env):
-    detail = ErrorDetail("peer0:7051", "dsoMSP", "chaincode response 500, market: is not valid JSON: NaN is not allowed")
-    env.ledger.fail_with = EndorseError(message="failed", code=grpc.StatusCode.ABORTED, details=[detail])
+    env.ledger.fail_with = _refusal(400, "market: is not valid JSON: NaN is not allowed")
     r = env.dso.post("/markets", json=MARKET, headers=env.auth("operator"))
     assert r.status_code == 400 and error_of(r)["field"] == "market"
 
 
 def test_an_echoed_chaincode_message_is_bounded(env):
-    detail = ErrorDetail("peer0:7051", "agg1MSP", "chaincode response 500, id: device " + "x" * 100_000 + " is retired")
-    env.ledger.fail_with = EndorseError(message="failed", code=grpc.StatusCode.ABORTED, details=[detail])
+    env.ledger.fail_with = _refusal(412, "id: device " + "x" * 100_000 + " is retired")
     r = env.agg1.delete("/devices/bat1", headers=env.auth("trader"))
     assert 400 <= r.status_code < 500 and len(r.text) < 2000
 

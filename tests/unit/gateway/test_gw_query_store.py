@@ -14,10 +14,10 @@ from fabric_protos.peer import transaction_pb2
 from gw_block_factory import NAMESPACE, LiveChain, Tx, ckey, config_block, make_block
 from gw_postgres import TempPostgres
 
-from gateway.api.store import QueryStore, StoreFollower, apply_blocks, open_store
-from gateway.api.store.backends import PostgresBackend
 from gateway.deliver import decode_block
 from gateway.errors import ConfigError
+from restapi.store import QueryStore, StoreFollower, apply_blocks, open_store
+from restapi.store.backends import PostgresBackend
 
 MVCC = transaction_pb2.TxValidationCode.Value("MVCC_READ_CONFLICT")
 

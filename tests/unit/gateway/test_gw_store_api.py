@@ -17,8 +17,8 @@ from gw_api_support import profile
 from gw_block_factory import LiveChain, Tx, config_block, make_block
 from gw_chain_ledger import ChainLedger, world
 
-from gateway.api import create_app
-from gateway.api.auth import TokenStore
+from restapi import create_app
+from restapi.auth import TokenStore
 
 
 class BlockChainLedger(ChainLedger):
@@ -160,7 +160,7 @@ def test_a_store_that_differs_from_the_ledger_is_reported(apps) -> None:
 
 
 def test_a_lagging_store_leaves_first_pages_to_the_chaincode_and_continues_its_own_walks(apps, monkeypatch) -> None:
-    from gateway.api.store import lists
+    from restapi.store import lists
 
     with_store, _, _, headers, _ = apps
     ledger = with_store.app.state.flex.ledger

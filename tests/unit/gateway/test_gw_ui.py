@@ -37,5 +37,5 @@ def test_only_the_listed_files_are_reachable(client, name: str) -> None:
 
 
 def test_the_page_builds_text_nodes_never_markup() -> None:
-    script = (Path(__file__).resolve().parents[3] / "gateway" / "api" / "ui" / "static" / "app.js").read_text()
+    script = (Path(__file__).resolve().parents[3] / "restapi" / "ui" / "static" / "app.js").read_text()
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "document.write" not in script

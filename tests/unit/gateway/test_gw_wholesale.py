@@ -12,7 +12,7 @@ from gw_pki import TestCA
 
 from adapters.documents import ExchangeKey
 from adapters.fakes import FakeExchange, FakeTsoPlatform
-from gateway.api.auth import TokenStore
+from restapi.auth import TokenStore
 
 DAY = "2026-11-21"
 

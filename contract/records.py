@@ -1,0 +1,273 @@
+"""The records the chaincode keeps and answers with, and the documents it takes: one typed definition.
+
+Why here: the chaincode writes these records, the REST service answers with them (each route declares
+its record as the response model, so the OpenAPI document shows every field), and docs/chaincode-api.md
+describes them (tests/unit/test_contract_docs.py checks it against this module).
+
+Records are open (``extra="allow"``): the chaincode is the authority on what a record holds, and a field
+it adds reaches clients before this module names it. Every field is optional so that a client sees
+exactly what the ledger holds (routes drop the fields the record did not set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """A record as the ledger holds it."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Marketplace(Record):
+    """The governance record: which MSP may hold which role (``InitMarketplace``, ``GetMarketplace``)."""
+
+    dso: str | None = None
+    aggregators: list[str] | None = None
+    auditors: list[str] | None = None
+    tso: list[str] | None = None
+    settlement: list[str] | None = None
+    admins: list[str] | None = None
+    roles: list[str] | None = None
+    clock_skew_seconds: int | None = None
+    initialised_at: str | None = None
+    initialised_by: str | None = None
+
+
+class Device(Record):
+    """A flexible device on the feeder (``RegisterDevice``, ``ReadDevice``, ``ListDevices``)."""
+
+    id: str | None = None
+    type: str | None = Field(default=None, description="storage, generation or load")
+    max_power_mw: float | None = None
+    min_power_mw: float | None = None
+    capacity_mwh: float | None = None
+    node: str | None = None
+    feeder: str | None = None
+    owner: str | None = None
+    manager: str | None = None
+    pending_manager: str | None = None
+    status: str | None = Field(default=None, description="active or retired")
+    network_version: int | None = None
+    registered_at: str | None = None
+    updated_at: str | None = None
+
+
+class Market(Record):
+    """A capacity or flexibility market (``CreateMarket``, ``RequestFlexibility``, ``ReadMarket``)."""
+
+    id: str | None = None
+    kind: str | None = Field(default=None, description="capacity_day_ahead, capacity_intraday or flexibility")
+    feeder: str | None = None
+    day: str | None = None
+    rule: str | None = None
+    priority: str | None = None
+    pricing: str | None = None
+    gate_opens: str | None = None
+    gate_closes: str | None = None
+    gate_opens_ms: int | None = None
+    gate_closes_ms: int | None = None
+    periods: int | None = None
+    period_minutes: int | None = None
+    rules: dict[str, Any] | None = None
+    budget_cents: int | None = None
+    buyer: str | None = None
+    status: str | None = None
+    network_version: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    enrolled: list[str] | None = Field(default=None, description="ReadMarket only: the enrolled MSPs")
+    sealed: bool | None = Field(default=None, description="bids sealed until gate closure (commit and reveal)")
+    reveal_seconds: int | None = Field(default=None, description="sealed markets: the reveal window")
+    reveal_closes: str | None = None
+    reveal_closes_ms: int | None = None
+
+
+class Enrolment(Record):
+    """An organisation's enrolment in a market (``EnrolInMarket``)."""
+
+    market_id: str | None = None
+    participant: str | None = None
+    enrolled_at: str | None = None
+
+
+class ProductOffer(Record):
+    """One product of a flexibility bid: a price and one quantity per period."""
+
+    price_eur_per_mwh: float | None = None
+    quantity_mw: list[float] | None = None
+
+
+class Bid(Record):
+    """A capacity bid or a flexibility offer (``PlaceBid``, ``CancelBid``, ``ListBids``)."""
+
+    id: str | None = None
+    kind: str | None = Field(default=None, description="capacity or flexibility")
+    market_id: str | None = None
+    device: str | None = None
+    owner: str | None = None
+    feeder: str | None = None
+    node: str | None = None
+    periods: list[int] | None = None
+    quantity_mw: float | None = None
+    min_mw: float | None = None
+    divisible: bool | None = None
+    price_eur_per_mwh: float | None = None
+    products: dict[str, ProductOffer] | None = None
+    escrow_cents: int | None = None
+    status: str | None = None
+    timestamp: str | None = None
+    timestamp_ms: int | None = None
+    tx_id: str | None = None
+
+
+class Balance(Record):
+    """A participant's money in integer cents (``GetBalance``, ``Deposit``, ``Withdraw``)."""
+
+    participant: str | None = None
+    available_cents: int | None = None
+    escrow_cents: int | None = None
+    escrow_by_market: dict[str, int] | None = None
+
+
+class Trade(Record):
+    """An award (capacity), a dispatch (flexibility) or a payment of a cleared market (``ListTrades``)."""
+
+    type: str | None = Field(default=None, description="award, dispatch or payment")
+    seq: int | None = None
+    market_id: str | None = None
+    bid_id: str | None = None
+    device: str | None = None
+    owner: str | None = None
+    periods: list[int] | None = None
+    awarded_mw: float | None = None
+    dispatch_mw: dict[str, list[float]] | None = Field(default=None, description="per product, per period")
+    clearing_price_eur_per_mwh: float | None = None
+    amount_cents: int | None = None
+    payer: str | None = Field(default=None, alias="from")
+    payee: str | None = Field(default=None, alias="to")
+
+
+class Clearing(Record):
+    """What a clearing stored (``ClearMarket`` answers it without ``input``/``result``; ``GetClearing`` with)."""
+
+    market_id: str | None = None
+    kind: str | None = None
+    mechanism: str | None = None
+    input_hash: str | None = None
+    input_sha256: str | None = None
+    result_hash: str | None = None
+    oracle: dict[str, Any] | None = None
+    payments_cents: dict[str, int] | None = None
+    unfunded_bids: list[str] | None = None
+    unrevealed_bids: list[str] | None = Field(default=None, description="sealed bids not revealed in time: excluded")
+    offered_to_tso: list[dict[str, Any]] | None = Field(default=None, description="flexibility markets: undispatched "
+                                                        "offers forwarded to the TSO as mFRR bids (consented devices)")
+    cleared_at: str | None = None
+    tx_id: str | None = None
+    input: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class Settlement(Record):
+    """The funds a settlement moved (``SettleMarket``)."""
+
+    market_id: str | None = None
+    transfers: list[dict[str, Any]] | None = None
+    released: list[dict[str, Any]] | None = None
+    result_hash: str | None = None
+    settled_at: str | None = None
+    tx_id: str | None = None
+
+
+class Network(Record):
+    """One version of the DSO's feeder model (``PublishNetwork``, ``ReadNetwork``)."""
+
+    version: int | None = None
+    network: dict[str, Any] | None = None
+    feeders: dict[str, list[str]] | None = None
+    published_at: str | None = None
+    published_by: str | None = None
+
+
+class Baseline(Record):
+    """The baseline schedule of a day (``PublishBaseline``, ``ReadBaseline``)."""
+
+    day: str | None = None
+    periods: int | None = None
+    period_minutes: int | None = None
+    baseline: list[dict[str, Any]] | None = None
+    substation: dict[str, Any] | None = None
+    shedding_cost: dict[str, Any] | None = None
+    network_version: int | None = None
+    revision: int | None = None
+    published_at: str | None = None
+
+
+class CapacityLimits(Record):
+    """A capacity market's limits (``PublishCapacityLimits``, ``ReadCapacityLimits``)."""
+
+    market_id: str | None = None
+    limits: list[dict[str, Any]] | None = None
+    from_day_ahead: str | None = None
+    published_at: str | None = None
+
+
+class Portfolio(Record):
+    """A participant's devices, bids, trades and balance (``QueryByParticipant``)."""
+
+    participant: str | None = None
+    devices: list[Device] | None = None
+    bids: list[Bid] | None = None
+    trades: list[Trade] | None = None
+    balance: Balance | None = None
+
+
+class HistoryEntry(Record):
+    """One committed value of a key (``GetHistory``), newest first."""
+
+    tx_id: str | None = None
+    timestamp: str | None = None
+    is_delete: bool | None = None
+    value: Any = None
+
+
+# ------------------------------------------------------------------------------------------ documents
+# What a caller sends; the chaincode refuses any other field and names it.
+
+#: Fields of a capacity bid document (``PlaceBid``), and those it must have.
+CAPACITY_BID_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "min_mw", "divisible",
+                       "price_eur_per_mwh")
+CAPACITY_BID_REQUIRED = ("id", "market_id", "device", "periods", "quantity_mw", "price_eur_per_mwh")
+#: Fields of a flexibility bid document (``PlaceBid``): all required.
+FLEX_BID_FIELDS = ("id", "market_id", "device", "products")
+#: Fields of a device document (``RegisterDevice``).
+DEVICE_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
+
+
+#: The records docs/chaincode-api.md lists, in its order.
+DOCUMENTED = (Marketplace, Device, Market, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing, Settlement,
+              Network, Baseline, CapacityLimits, Portfolio, HistoryEntry)
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace(" | None", "")
+    return text.replace("contract.records.", "").replace("__main__.", "")  # run as a module, or imported
+
+
+def markdown() -> str:
+    """The "Records" section of docs/chaincode-api.md (``python -m contract.records`` prints it)."""
+    lines = ["| record | fields |", "| --- | --- |"]
+    for model in DOCUMENTED:
+        fields = ", ".join(f"`{info.alias or name}`: {_type_name(info.annotation)}"
+                           for name, info in model.model_fields.items())
+        doc = (model.__doc__ or "").strip().replace("``", "`")
+        lines.append(f"| `{model.__name__}` — {doc} | {fields} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -1,0 +1,232 @@
+"""Request and response bodies of the REST API (pydantic, so malformed input is a 422 naming the field).
+
+The service checks shapes and types; the chaincode checks meaning (ownership, gates, limits) and is the
+only authority. Bodies never carry an owner or MSP: who acts is the authenticated caller.
+
+Why strict: the chaincode (also reached through ``flexledger tx``) refuses ``"1"`` for MW, ``true`` for
+cents and ``2.0`` for a period; coercing them here would make the REST service accept what the contract
+defines as wrong. Bodies therefore take JSON types as they are (a JSON integer is still a valid float).
+Sizes and ranges come from :mod:`clearing.limits`, the limits the chaincode enforces.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clearing import limits as lim  # "limits" is also a field name below
+
+#: An identifier, as the chaincode's (whole string: pydantic's ``$`` does not match before a newline).
+ID_PATTERN = f"^{lim.ID_PATTERN}$"
+ID = Field(min_length=1, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+DAY = Field(pattern=f"^{lim.DAY_PATTERN}$", examples=["2026-11-21"])
+TIME = Field(min_length=10, max_length=lim.TIME_MAX_LENGTH, examples=["2026-11-21T10:00:00Z"])
+MSP_PATTERN = ID_PATTERN
+MSP = Field(min_length=1, max_length=lim.ID_MAX_LENGTH, pattern=MSP_PATTERN, examples=["agg1MSP"])
+NAME = Field(default=None, max_length=lim.NAME_MAX_LENGTH)
+MW = Field(ge=-lim.MAX_MW, le=lim.MAX_MW)
+PRICE = Field(ge=-lim.MAX_PRICE_EUR_PER_MWH, le=lim.MAX_PRICE_EUR_PER_MWH)
+CENTS = Field(ge=0, le=lim.MAX_CENTS)
+SEALED = Field(default=None, description="bids sealed until gate closure (commit and reveal); default false")
+REVEAL_SECONDS = Field(default=None, ge=1, le=86400, description="sealed markets: seconds after gate closure "
+                       "for revealing bids (default 600)")
+Item = TypeVar("Item")
+
+
+class Body(BaseModel):
+    """Strict bodies: unknown fields, NaN/inf and values of another JSON type are refused with 422."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class DeviceIn(Body):
+    id: str = ID
+    type: Literal["storage", "generation", "load"]
+    max_power_mw: float = MW
+    min_power_mw: float = Field(default=0.0, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    capacity_mwh: float | None = Field(default=None, ge=0, le=lim.MAX_MWH)
+    node: str = ID
+    feeder: str = ID
+
+
+class DevicePatch(Body):
+    max_power_mw: float | None = Field(default=None, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    min_power_mw: float | None = Field(default=None, ge=-lim.MAX_MW, le=lim.MAX_MW)
+    capacity_mwh: float | None = Field(default=None, ge=0, le=lim.MAX_MWH)
+
+
+Quantity = Annotated[float, Field(ge=-lim.MAX_MW, le=lim.MAX_MW)]
+Period = Annotated[int, Field(ge=0, le=lim.MAX_PERIODS - 1)]
+
+
+class ProductOffer(Body):
+    price_eur_per_mwh: float = PRICE
+    quantity_mw: list[Quantity] = Field(min_length=1, max_length=lim.MAX_PERIODS)
+
+
+class BidIn(Body):
+    """A capacity bid (periods, quantity_mw, price) or a flexibility bid (products)."""
+
+    id: str = ID
+    market_id: str = ID
+    device: str = ID
+    products: dict[Literal["p_up", "p_down", "q_up", "q_down"], ProductOffer] | None = None
+    periods: list[Period] | None = Field(default=None, min_length=1, max_length=lim.MAX_PERIODS)
+    quantity_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
+    min_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
+    divisible: bool | None = None
+    price_eur_per_mwh: float | None = Field(default=None, ge=-lim.MAX_PRICE_EUR_PER_MWH,
+                                            le=lim.MAX_PRICE_EUR_PER_MWH)
+
+
+class MarketIn(Body):
+    id: str = ID
+    kind: Literal["capacity_day_ahead", "capacity_intraday", "flexibility"]
+    feeder: str | None = Field(default=None, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+    day: str = DAY
+    rule: str | None = NAME
+    priority: str | None = NAME
+    pricing: str | None = NAME
+    gate_opens: str = TIME
+    gate_closes: str = TIME
+    periods: int | None = Field(default=None, ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
+    rules: dict[str, Any] | None = None
+    budget_cents: int | None = Field(default=None, ge=0, le=lim.MAX_CENTS)
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
+
+
+class MarketPatch(Body):
+    """Only before the gate opens; the chaincode refuses later edits (409)."""
+
+    rule: str | None = NAME
+    priority: str | None = NAME
+    pricing: str | None = NAME
+    gate_opens: str | None = Field(default=None, min_length=10, max_length=lim.TIME_MAX_LENGTH)
+    gate_closes: str | None = Field(default=None, min_length=10, max_length=lim.TIME_MAX_LENGTH)
+    periods: int | None = Field(default=None, ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
+    rules: dict[str, Any] | None = None
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
+
+
+class NetworkIn(Body):
+    network: dict[str, Any]
+    feeders: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class BaselineIn(Body):
+    day: str = DAY
+    periods: int = Field(ge=1, le=lim.MAX_PERIODS)
+    period_minutes: int = Field(ge=1, le=lim.MAX_PERIOD_MINUTES)
+    baseline: list[dict[str, Any]] | None = None
+    substation: dict[str, Any] | None = None
+    shedding_cost: dict[str, Any] | None = None
+
+
+class CapacityLimit(Body):
+    feeder: str = ID
+    period: int = Field(ge=0, le=lim.MAX_PERIODS - 1)
+    capacity_mw: float = Field(ge=0, le=lim.MAX_MW)
+
+
+class CapacityLimitsIn(Body):
+    """Either explicit ``limits`` or, for an intraday market, ``from_day_ahead``: the id of the cleared
+    day-ahead market whose leftover capacity becomes this market's lim."""
+
+    market_id: str = ID
+    limits: list[CapacityLimit] | None = Field(default=None, min_length=1)
+    from_day_ahead: str | None = Field(default=None, min_length=1, max_length=lim.ID_MAX_LENGTH,
+                                       pattern=ID_PATTERN)
+
+
+class FlexibilityRequestIn(Body):
+    id: str = ID
+    day: str = DAY
+    gate_opens: str = TIME
+    gate_closes: str = TIME
+    budget_cents: int = CENTS
+    feeder: str | None = Field(default=None, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+    rule: str | None = NAME
+    rules: dict[str, Any] | None = None
+    sealed: bool | None = SEALED
+    reveal_seconds: int | None = REVEAL_SECONDS
+
+
+class FundsIn(Body):
+    participant: str = MSP
+    amount_cents: int = Field(gt=0, le=lim.MAX_CENTS)
+
+
+class UserIn(Body):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    role: Literal["aggregator", "dso", "tso", "auditor", "settlement"]
+    secret: str | None = Field(default=None, min_length=8, max_length=128,
+                               description="enrolment secret; random when omitted")
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    msp_id: str
+    token: str = Field(description="bearer token for this user; shown once, stored hashed")
+
+
+class WhoAmI(BaseModel):
+    user: str
+    role: str
+    msp_id: str
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list; pass ``next_bookmark`` back as ``bookmark`` for the next page."""
+
+    items: list[Item]
+    next_bookmark: str | None = None
+
+
+class VerifyOut(BaseModel):
+    """Outcome of re-running the oracle on the stored input.
+
+    ``matches``: the recomputed result hash equals the stored one (same outcome *and* same oracle build).
+    ``outcome_matches``: every field except the ``oracle`` version block is identical, i.e. the economic
+    result is reproduced even if the auditor runs another build of the oracle. ``differences`` names the
+    top-level result fields that differ. ``commitments.verified``: every revealed sealed bid hashes to
+    the commitment made before the gate closed and was cleared with that content. ``ac_check``: the AC
+    power flow of a flexibility dispatch, summarised.
+    """
+
+    market_id: str
+    mechanism: str | None
+    stored_result_hash: str | None
+    recomputed_result_hash: str | None
+    input_hash_matches: bool
+    matches: bool
+    outcome_matches: bool
+    differences: list[str]
+    #: sealed markets: every revealed bid against its commitment and the clearing input (gateway.verify)
+    commitments: dict[str, Any] | None = None
+    #: flexibility markets: the AC power flow of the cleared dispatch (``ok``, ``summary``, ``text``)
+    ac_check: dict[str, Any] | None = None
+
+
+
+
+class MarketResult(BaseModel):
+    """The clearing result of a market and the hashes that pin it (``GET /markets/{id}/result``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    market_id: str | None = None
+    result: dict[str, Any] | None = None
+    result_hash: str | None = None
+    input_hash: str | None = None
+
+
+def returns(model: Any) -> dict[str, Any]:
+    """Route arguments declaring ``model`` as the response: the OpenAPI document shows its schema, and the
+    answer holds exactly the fields the ledger's record has (none added as null)."""
+    return {"response_model": model, "response_model_exclude_unset": True}

@@ -1,0 +1,62 @@
+"""Sealed bidding through the REST service: ``POST /bids`` seals by itself, one call reveals a market.
+
+In a sealed market (the DSO's choice at creation) the service never sends a bid's price or quantity to any
+peer before the gate closes: it draws the salt, keeps the exact bid JSON and the salt in the organisation's
+store (:class:`gateway.sealed.SealedBidStore`, in the wallet) and submits only the commitment. After the
+gate closes ``POST /markets/{id}/reveal`` reveals every bid the organisation sealed in that market; the
+store survives a restart of the service, so a bid committed before a crash can still be revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from gateway.errors import EndorseError
+from gateway.sealed import AlreadySealed, MarketModes, SealedBidStore, place_bid, reveal_market
+from restapi.auth import Principal
+from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.params import PathId
+from restapi.state import AppState, require, state_of
+
+router = APIRouter(responses=ERROR_RESPONSES, tags=["aggregators"])
+Aggregator = Annotated[Principal, Depends(require("aggregator"))]
+State = Annotated[AppState, Depends(state_of)]
+
+
+def store_of(state: AppState) -> SealedBidStore:
+    return state.extension("sealed_bid_store", lambda: SealedBidStore(state.wallet))
+
+
+def modes_of(state: AppState) -> MarketModes:
+    return state.extension("market_modes", MarketModes)
+
+
+def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
+    """Commit a sealed bid (the content stays here) or, in an open market, place it as it is."""
+    try:
+        return place_bid(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
+                         lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), store_of(state), bid,
+                         who.user, modes_of(state))
+    except AlreadySealed as exc:
+        raise ApiError(409, "conflict", f"bid.id: {exc}", "bid.id") from None
+
+
+@router.post("/markets/{market_id}/reveal", summary="Reveal all of your organisation's sealed bids of a market "
+             "(after gate closure)")
+def reveal(market_id: PathId, who: Aggregator, state: State) -> Any:
+    """Each bid is revealed in its own transaction; a refused one is listed with the chaincode's reason."""
+    report = reveal_market(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
+                           lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), store_of(state),
+                           market_id, refused=EndorseError)
+    return {"market_id": report.market_id, "revealed": report.revealed, "already_revealed": report.already_revealed,
+            "not_revealed": report.not_revealed}
+
+
+@router.get("/markets/{market_id}/sealed-bids", summary="Your organisation's sealed bids of a market, as kept "
+            "by this service (content and salt)")
+def sealed_bids(market_id: PathId, who: Aggregator, state: State) -> Any:
+    return [{"id": s.bid_id, "market_id": s.market_id, "device": s.device, "bid": s.bid(),
+             "commitment": s.commitment, "salt": s.salt, "user": s.user, "created": s.created}
+            for s in store_of(state).of_market(market_id)]

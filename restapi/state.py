@@ -1,0 +1,103 @@
+"""What every request needs: the org, the ledger door, the token store, the CA; and who is calling."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, Request
+
+from gateway.ca import CAClient
+from gateway.identity import Signer
+from restapi.auth import Principal, TokenStore
+from restapi.errors import ApiError
+from restapi.ledger import Ledger
+from restapi.store.db import QueryStore
+
+
+@dataclass
+class AppState:
+    org: str
+    msp_id: str
+    wallet: Path
+    ledger: Ledger
+    tokens: TokenStore
+    ca_factory: Callable[[], CAClient] | None = None
+    #: the org registrar's certificate and signer (the profile's admin), for registering users
+    registrar: Callable[[], tuple[bytes, Signer]] | None = None
+    admin_user: str = "admin"
+    #: roles from the profile, used when a certificate carries no role attribute
+    profile_roles: dict[str, str] = field(default_factory=dict)
+    #: the off-chain read model the list endpoints page from (None: they ask the chaincode)
+    store: QueryStore | None = None
+    _roles: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _extensions: dict[str, Any] = field(default_factory=dict)
+
+    def extension(self, name: str, make: Callable[[], Any]) -> Any:
+        """One long-lived helper object per service (a store, a cache), made on first use."""
+        with self._lock:
+            if name not in self._extensions:
+                self._extensions[name] = make()
+            return self._extensions[name]
+
+    def role_of(self, user: str) -> str:
+        """The ``role`` attribute of the user's certificate (what the chaincode will see)."""
+        with self._lock:
+            cached = self._roles.get(user)
+        if cached is not None:
+            return cached
+        role = self.ledger.identity(user).attributes.get("role") or self.profile_roles.get(user, "")
+        if not role and user == self.admin_user:
+            role = "admin"
+        with self._lock:
+            self._roles[user] = role
+        return role
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.flex
+
+
+def principal(request: Request) -> Principal:
+    """Authenticate ``Authorization: Bearer <token>``; 401 otherwise."""
+    state = state_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "missing bearer token", "Authorization")
+    user = state.tokens.user_of(token.strip())
+    if user is None:
+        raise ApiError(401, "unauthorized", "invalid or revoked token", "Authorization")
+    return Principal(user=user, role=state.role_of(user), msp_id=state.msp_id)
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """Dependency: the caller must hold one of ``roles`` (the chaincode checks again, authoritatively)."""
+
+    def check(who: Principal = Depends(principal)) -> Principal:  # noqa: B008
+        if who.role not in roles:
+            raise ApiError(403, "forbidden", f"role {who.role or 'none'!r} may not do this; needs {' or '.join(roles)}",
+                           "Authorization")
+        return who
+
+    return check
+
+
+def decode(result: bytes) -> Any:
+    """Chaincode results are UTF-8 JSON; anything else is returned as text."""
+    if not result:
+        return None
+    try:
+        return json.loads(result)
+    except ValueError:
+        return result.decode(errors="replace")
+
+
+def dump(value: Any) -> str:
+    """Chaincode arguments: compact JSON with sorted keys (stable across callers)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
