@@ -76,6 +76,9 @@ VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "GetHistory": (AUDITOR, ("enrolment", "CAP1/agg1MSP")),
     "QueryByParticipant": (AUDITOR, ("agg1MSP",)),
     "ListTrades": (AUDITOR, ("CAP1",)),
+    "ProposeMembershipChange": (ADMIN, ({"id": "P1", "action": "add", "msp": "agg3MSP", "role": "aggregator"},)),
+    "ApproveMembershipChange": (ADMIN, ("P1",)),
+    "ReadMembershipProposal": (AUDITOR, ("P1",)),
 }
 VALID["PlaceBid:flex"] = (AGG2, (flex_offer(),))
 CALLERS = [ADMIN, AGG1, AGG2, AUDITOR, DSO, SETTLE]
