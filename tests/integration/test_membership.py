@@ -224,3 +224,34 @@ def test_removing_an_org_loses_no_money_and_leaves_every_peer_at_one_height(join
     assert call(live, "agg1", "trader", "RegisterDevice", json.dumps({
         "id": f"m1-{uuid.uuid4().hex[:6]}", "type": "load", "max_power_mw": 0.1, "node": "3",
         "feeder": "F1"}))["owner"] == "agg1MSP"
+
+
+def test_a_tso_organisation_with_its_own_orderer_joins_raft_and_leaves_it(live_network: LiveNetwork) -> None:
+    """The TSO as an organisation of its own (not a user inside dso), running an orderer that becomes a
+    Raft consenter; then it leaves and Raft goes on with the founding orderers."""
+    from network import channel
+
+    live = live_network
+    proc = live.cli("org", "add", "tso", "--role", "tso", "--orderer")
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        net = current(live)
+        info = channel._osnadmin(net.layout, net.topo, "tso", ["channel", "list", "--channelID", net.topo.channel],
+                                 "osnadmin channel list")  # fmt: skip
+        assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), info
+        record = call(live, "tso", "operator", "GetMarketplace", submit=False)
+        assert "tsoMSP" in record["tso"]
+        assert call(live, "dso", "settlement", "Deposit", "tsoMSP", "100")["available_cents"] == 100
+        # Raft orders with four consenters: a transaction commits and every peer reaches one height
+        call(live, "dso", "operator", "PublishNetwork", json.dumps(FEEDER))
+        heights = peer_heights(live)
+        assert "tso" in heights and len(set(heights.values())) == 1, heights
+    finally:
+        proc = live.cli("org", "remove", "tso")
+    assert proc.returncode == 0, proc.stderr
+    net = current(live)
+    assert "tso" not in [o.name for o in net.topo.orderer_orgs]
+    call(live, "dso", "operator", "PublishNetwork", json.dumps(FEEDER))  # three consenters still order
+    heights = peer_heights(live)
+    assert set(heights) == {"dso", "agg1", "agg2", "auditor"} and len(set(heights.values())) == 1, heights
