@@ -2,7 +2,8 @@
 
 Why a vote on the ledger: the governance record decides which MSP may hold which role, so changing it
 is as weighty as the channel configuration that admits an organisation; no single admin may rewrite it.
-An admin of a voting organisation (an MSP in ``admins``) proposes ``add`` or ``remove`` of an MSP; the
+An admin of a voting organisation (an MSP in ``admins``) proposes ``add`` or ``remove`` of an MSP, or to
+``revoke`` one role of a member (the DSO's TSO user once the TSO is an organisation of its own); the
 proposal counts as that organisation's approval; other voting organisations' admins approve it; once
 more than half of the *current* voting organisations approved, the same transaction applies it, so the
 chaincode enforces the new roles from the next transaction on.
@@ -25,7 +26,7 @@ from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.state import key
 
-ACTIONS = ("add", "remove")
+ACTIONS = ("add", "remove", "revoke")
 #: Roles an organisation may be admitted with (the DSO is fixed at initialisation).
 ADMITTED_ROLES = ("aggregator", "tso", "auditor")
 _FIELDS = ("id", "action", "msp", "role")
@@ -56,16 +57,24 @@ def _parse(doc: Any, record: dict[str, Any]) -> dict[str, Any]:
     if action not in ACTIONS:
         raise ChaincodeError("proposal.action", f"must be one of {', '.join(ACTIONS)}")
     msp = validate.ident(doc["msp"], "proposal.msp")
+    role = doc.get("role")
     if action == "add":
-        role = doc.get("role")
         if role not in ADMITTED_ROLES:
             raise ChaincodeError("proposal.role", f"must be one of {', '.join(ADMITTED_ROLES)}")
-        if msp in members(record):
-            raise Conflict("proposal.msp", f"{msp} is already a member of the marketplace")
+        if msp in governance.msps_for(record, role):
+            raise Conflict("proposal.msp", f"{msp} already holds the role {role}")
+        if role == "aggregator" and msp == record["dso"]:
+            raise ChaincodeError("proposal.msp", f"{msp} is the DSO and cannot also be an aggregator")
+    elif action == "revoke":
+        if role not in ADMITTED_ROLES:
+            raise ChaincodeError("proposal.role", f"must be one of {', '.join(ADMITTED_ROLES)}")
+        if msp not in governance.msps_for(record, role):
+            raise NotFound("proposal.msp", f"{msp} does not hold the role {role}")
+        if role == "aggregator" and governance.msps_for(record, role) == [msp]:
+            raise FailedPrecondition("proposal.msp", f"{msp} is the last aggregator; the market needs one")
     else:
-        if "role" in doc:
-            raise ChaincodeError("proposal.role", "is only given when adding an organisation")
-        role = None
+        if role is not None:
+            raise ChaincodeError("proposal.role", "is not given when removing an organisation")
         if msp == record["dso"]:
             raise ChaincodeError("proposal.msp", f"{msp} is the DSO; the marketplace cannot run without it")
         if msp not in members(record):
@@ -109,10 +118,13 @@ async def _cancel_open_bids(tx: Tx, msp: str) -> list[str]:
 async def _apply(tx: Tx, record: dict[str, Any], proposal: dict[str, Any]) -> None:
     msp = proposal["msp"]
     former = [m for m in record.get("former", []) if m != msp]
-    if proposal["action"] == "add":
+    if proposal["action"] == "add":  # a new member, or a member given one more role
         field = governance.ROLE_FIELDS[proposal["role"]]
-        record[field] = sorted({*record[field], msp})
+        record[field] = sorted({*governance.msps_for(record, proposal["role"]), msp})
         record["admins"] = sorted({*record["admins"], msp})
+    elif proposal["action"] == "revoke":
+        field = governance.ROLE_FIELDS[proposal["role"]]
+        record[field] = [m for m in governance.msps_for(record, proposal["role"]) if m != msp]
     else:
         for role, field in governance.ROLE_FIELDS.items():
             if role != "dso":

@@ -222,7 +222,23 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
                 "role": joined.market_role}  # fmt: skip
     _governance_vote(net, voters, proposal)
     net.progress(f"{name} is a member: {org.msp_id} may act as {joined.market_role}")
+    if joined.market_role == "tso":
+        _take_over_tso(net, [*voters, org], org)
     return org
+
+
+def _take_over_tso(net: Network, voters: Sequence[Org], org: Org) -> None:
+    """The TSO as an organisation of its own: the DSO's in-house TSO user loses the role, by vote.
+
+    The newcomer votes too: the voters of the first vote were a majority of one organisation fewer.
+    """
+    record = json.loads(net.query(org.name, "admin", "GetMarketplace"))
+    dso = record["dso"]
+    if dso not in record.get("tso", []):
+        return
+    net.progress(f"governance: the TSO role moves from {dso}'s tso user to {org.msp_id} (majority vote)")
+    _governance_vote(net, voters, {"id": f"revoke-tso-{dso}-{uuid.uuid4().hex[:8]}", "action": "revoke",
+                                   "msp": dso, "role": "tso"})  # fmt: skip
 
 
 def _start_nodes(net: Network, topo: Topology, org: Org) -> dict:

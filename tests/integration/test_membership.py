@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import Timeouts, connect_from_profile
+from gateway import EvaluateError, Timeouts, connect_from_profile
 from network import channel_update
 from network.manager import Network
 from tests.integration.conftest import LiveNetwork
@@ -241,7 +241,9 @@ def test_a_tso_organisation_with_its_own_orderer_joins_raft_and_leaves_it(live_n
                                  "osnadmin channel list")  # fmt: skip
         assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), info
         record = call(live, "tso", "operator", "GetMarketplace", submit=False)
-        assert "tsoMSP" in record["tso"]
+        assert record["tso"] == ["tsoMSP"], record  # the DSO's in-house tso user no longer holds the role
+        with pytest.raises(EvaluateError, match="caller.msp"):
+            call(live, "dso", "tso", "GetMarketplace", submit=False)
         assert call(live, "dso", "settlement", "Deposit", "tsoMSP", "100")["available_cents"] == 100
         # Raft orders with four consenters: a transaction commits and every peer reaches one height
         call(live, "dso", "operator", "PublishNetwork", json.dumps(FEEDER))
@@ -253,5 +255,12 @@ def test_a_tso_organisation_with_its_own_orderer_joins_raft_and_leaves_it(live_n
     net = current(live)
     assert "tso" not in [o.name for o in net.topo.orderer_orgs]
     call(live, "dso", "operator", "PublishNetwork", json.dumps(FEEDER))  # three consenters still order
+    # the founding organisations give the role back to the DSO's tso user (a vote through 'tx submit')
+    grant = json.dumps({"id": f"tso-back-{uuid.uuid4().hex[:6]}", "action": "add", "msp": "dsoMSP", "role": "tso"})
+    live.cli("tx", "submit", "--org", "dso", "--user", "admin", "ProposeMembershipChange", grant, check=True)
+    proposal = json.loads(grant)["id"]
+    for org in ("agg1", "agg2"):
+        live.cli("tx", "submit", "--org", org, "--user", "admin", "ApproveMembershipChange", proposal, check=True)
+    assert call(live, "dso", "tso", "GetMarketplace", submit=False)["tso"] == ["dsoMSP"]
     heights = peer_heights(live)
     assert set(heights) == {"dso", "agg1", "agg2", "auditor"} and len(set(heights.values())) == 1, heights

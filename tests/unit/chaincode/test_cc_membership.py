@@ -23,7 +23,7 @@ from cc_world import (
 
 from chaincode.state import key
 
-ADMINS = {org: identity(f"{org}MSP", "admin", f"{org}-admin") for org in ("dso", "agg1", "agg2", "auditor")}
+ADMINS = {org: identity(f"{org}MSP", "admin", f"{org}-admin") for org in ("dso", "agg1", "agg2", "auditor", "tso")}
 AGG3 = identity("agg3MSP", "aggregator", "agg3-trader")
 AGG3_ADMIN = identity("agg3MSP", "admin", "agg3-admin")
 VOTERS = ["agg1MSP", "agg2MSP", "auditorMSP", "dsoMSP"]
@@ -74,11 +74,14 @@ def test_one_organisation_approves_once(voted: Chain) -> None:
 @pytest.mark.parametrize(("proposal", "field"), [
     ({"id": "P1", "action": "add", "msp": "agg1MSP", "role": "aggregator"}, "proposal.msp"),
     ({"id": "P1", "action": "add", "msp": "agg3MSP", "role": "dso"}, "proposal.role"),
+    ({"id": "P1", "action": "add", "msp": "dsoMSP", "role": "aggregator"}, "proposal.msp"),
     ({"id": "P1", "action": "add", "msp": "agg3MSP"}, "proposal.role"),
     ({"id": "P1", "action": "promote", "msp": "agg3MSP"}, "proposal.action"),
     ({"id": "P1", "action": "remove", "msp": "dsoMSP"}, "proposal.msp"),
     ({"id": "P1", "action": "remove", "msp": "strangerMSP"}, "proposal.msp"),
     ({"id": "P1", "action": "remove", "msp": "agg1MSP", "role": "aggregator"}, "proposal.role"),
+    ({"id": "P1", "action": "revoke", "msp": "agg1MSP", "role": "tso"}, "proposal.msp"),
+    ({"id": "P1", "action": "revoke", "msp": "dsoMSP", "role": "dso"}, "proposal.role"),
     ({"id": "", "action": "add", "msp": "agg3MSP", "role": "aggregator"}, "proposal.id"),
     ({"id": "P1", "action": "add", "msp": "agg3MSP", "role": "aggregator", "extra": 1}, "proposal.extra"),
 ])
@@ -179,3 +182,37 @@ def test_read_proposal_shows_the_approvals(voted: Chain) -> None:
     voted.invoke(ADMINS["dso"], "ProposeMembershipChange", add_agg3())
     assert voted.invoke(AUDITOR, "ReadMembershipProposal", "P1")["approvals"] == ["dsoMSP"]
     voted.refuse(AUDITOR, "ReadMembershipProposal", "nope", field="proposalId")
+
+
+def vote(chain: Chain, proposal: dict, voters: tuple[str, ...] = ("dso", "agg1", "agg2")) -> dict:
+    first, *rest = voters
+    result = chain.invoke(ADMINS[first], "ProposeMembershipChange", proposal)
+    for org in rest:
+        result = chain.invoke(ADMINS[org], "ApproveMembershipChange", proposal["id"])
+    return result
+
+
+def test_a_tso_organisation_takes_over_the_role_from_the_dso_user() -> None:
+    """As on the network: the TSO starts as a user inside dso; a TSO organisation joins, then the DSO's
+    TSO role is revoked by vote. The DSO keeps its own role and its vote."""
+    chain = Chain()
+    chain.invoke(ADMINS["dso"], "InitMarketplace", {**GOVERNANCE, "tso": ["dsoMSP"], "admins": VOTERS})
+    dso_tso, tso_org = identity("dsoMSP", "tso", "tso"), identity("tsoMSP", "tso", "tso-operator")
+    assert chain.invoke(dso_tso, "GetMarketplace")["tso"] == ["dsoMSP"]
+    assert vote(chain, {"id": "t1", "action": "add", "msp": "tsoMSP", "role": "tso"})["status"] == "applied"
+    assert vote(chain, {"id": "t2", "action": "revoke", "msp": "dsoMSP", "role": "tso"},
+                ("agg1", "tso", "dso"))["status"] == "applied"  # fmt: skip
+    record = chain.invoke(tso_org, "GetMarketplace")
+    assert record["tso"] == ["tsoMSP"] and record["dso"] == "dsoMSP" and "dsoMSP" in record["admins"]
+    chain.refuse(dso_tso, "GetMarketplace", field="caller.msp")
+    chain.invoke(DSO, "PublishNetwork", NETWORK)
+    # the TSO organisation leaves; a vote gives the role back to the DSO's user
+    vote(chain, {"id": "t3", "action": "remove", "msp": "tsoMSP"}, ("dso", "agg1", "agg2"))
+    vote(chain, {"id": "t4", "action": "add", "msp": "dsoMSP", "role": "tso"}, ("dso", "agg1", "agg2"))
+    assert chain.invoke(dso_tso, "GetMarketplace")["tso"] == ["dsoMSP"]
+
+
+def test_revoking_the_last_aggregator_role_is_refused(voted: Chain) -> None:
+    remove(voted, "agg2MSP")
+    voted.refuse(ADMINS["dso"], "ProposeMembershipChange",
+                 {"id": "r", "action": "revoke", "msp": "agg1MSP", "role": "aggregator"}, field="proposal.msp")
