@@ -38,6 +38,8 @@ class Joined:
     role: str
     index: int
     orderer: bool
+    #: False between the committed channel update and the end of ``org add`` (a re-run resumes there)
+    complete: bool = True
 
     @property
     def market_role(self) -> str:

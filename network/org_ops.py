@@ -157,7 +157,11 @@ def _new_definition(net: Network, topo: Topology, package_id: str) -> int:
 
 def add_org(net: Network, name: str, role: str, orderer: bool = False,
             signers: Sequence[str] | None = None) -> Org:  # fmt: skip
-    """``org add``: see the module docstring. Bad input raises :class:`MembershipRefused`, changing nothing."""
+    """``org add``: see the module docstring. Bad input raises :class:`MembershipRefused`, changing nothing.
+
+    Once the channel has admitted the organisation, a failure leaves it recorded as incomplete; running
+    the same ``org add`` again resumes after the channel update (every later step is idempotent).
+    """
     state = net.state()
     if not state.get("ready"):
         raise MembershipRefused(f"no running network in {net.layout.home}; run 'flexledger network up' first")
@@ -165,10 +169,20 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
         raise MembershipRefused(f"--role: must be one of {', '.join(membership.ROLES)}, got {role!r}")
     if not membership.NAME_PATTERN.fullmatch(name):
         raise MembershipRefused(f"NAME: {name!r} must be 2-16 lowercase letters or digits, starting with a letter")
+    unfinished = next((j for j in membership.added(state) if j.name == name and not j.complete), None)
+    if unfinished is not None and name not in membership.removed(state):
+        if (unfinished.role, unfinished.orderer) != (role, orderer):
+            raise MembershipRefused(f"NAME: {name} is half-way admitted as --role {unfinished.role}"
+                                    f"{' --orderer' if unfinished.orderer else ''}; repeat that to finish")
+        net.progress(f"resuming: {name} is admitted to the channel; finishing the remaining steps")
+        org = net.topo.org(name)
+        voters = check_signers(net.topo, signers or _default_signers(net.topo, False), False)
+        voters = [o for o in voters if o.name != name]
+        return _complete(net, unfinished, org, voters)
     if name in membership.known_names(net.founding, state):
         taken = "is a member" if name in (o.name for o in net.topo.orgs) else "was a member (its folder stays)"
         raise MembershipRefused(f"NAME: an organisation named {name!r} {taken}; choose another name")
-    joined = membership.Joined(name, role, membership.next_index(net.founding, state), orderer)
+    joined = membership.Joined(name, role, membership.next_index(net.founding, state), orderer, complete=False)
     org = joined.org(net.topo.orgs[0].base_port)
     taken = [p for p in _ports(org) if not processes.port_is_free(net.topo.host, p)]
     if taken:
@@ -192,9 +206,15 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
         raise
     net.topo = new
     net._save_state(membership=membership.with_added(state, joined))
+    return _complete(net, joined, org, voters)
+
+
+def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequence[Org]) -> Org:
+    """Everything after the channel admitted ``org``; each step skips what is already done."""
+    new, name, state = net.topo, org.name, net.state()
     _wait_config(net, lambda c: org.msp_id in c["channel_group"]["groups"]["Application"]["groups"],
                  f"{org.msp_id} admitted")  # fmt: skip
-    if orderer:
+    if org.runs_orderer and new.channel not in channel.orderer_channels(net.layout, new, name):
         net.progress(f"joining {name}'s orderer to the Raft cluster")
         with tempfile.TemporaryDirectory() as tmp:
             block = Path(tmp) / "config.block"
@@ -211,20 +231,33 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
     net.progress(f"installing the chaincode on {name}'s peer and starting its chaincode server")
     lifecycle.install(net.layout, new, org, package, package_id)
     net._start_all([(net.chaincode_spec(org, package_id, False), org.chaincode_port)])
-    _write_profile(net, new, org, issued)
-    net.progress(f"approving and committing the next chaincode definition (endorsement policy "
-                 f"{new.endorsement_policy})")  # fmt: skip
-    sequence = _new_definition(net, new, package_id)
+    _write_profile(net, new, org, pki.enrol_org(net.layout, new, org))  # enrolled already: reads the files
+    definition = lifecycle.committed(net.layout, new) or {}
+    if not (definition.get("approvals") or {}).get(org.msp_id):
+        net.progress(f"approving and committing the next chaincode definition (endorsement policy "
+                     f"{new.endorsement_policy})")  # fmt: skip
+        sequence = _new_definition(net, new, package_id)
+        net.progress(f"definition sequence {sequence} committed")
     lifecycle.wait_until_ready(net.layout, new, lambda: net.query(name, "admin", "org.hyperledger.fabric:get_metadata"))
-    net.progress(f"definition sequence {sequence} committed; recording {org.msp_id} as {joined.market_role} "
-                 f"in the governance (majority vote)")  # fmt: skip
-    proposal = {"id": f"add-{name}-{uuid.uuid4().hex[:8]}", "action": "add", "msp": org.msp_id,
-                "role": joined.market_role}  # fmt: skip
-    _governance_vote(net, voters, proposal)
+    record = json.loads(net.query(voters[0].name, "admin", "GetMarketplace"))
+    if org.msp_id not in record.get(governance_field(joined.market_role), []):
+        net.progress(f"recording {org.msp_id} as {joined.market_role} in the governance (majority vote)")
+        proposal = {"id": f"add-{name}-{uuid.uuid4().hex[:8]}", "action": "add", "msp": org.msp_id,
+                    "role": joined.market_role}  # fmt: skip
+        _governance_vote(net, voters, proposal)
     net.progress(f"{name} is a member: {org.msp_id} may act as {joined.market_role}")
     if joined.market_role == "tso":
         _take_over_tso(net, [*voters, org], org)
+    if any(processes.running(net.layout, f"{o.name}-gateway") for o in new.orgs):
+        net.progress(f"starting {name}'s REST gateway, as the other organisations' run")
+        net._start_all([(net.gateway_spec(org), org.gateway_port)])
+    net._save_state(membership=membership.with_added(net.state(), dataclasses.replace(joined, complete=True)))
     return org
+
+
+def governance_field(role: str) -> str:
+    """The governance record's field listing the MSPs of a market role (as chaincode/governance.py names it)."""
+    return {"aggregator": "aggregators", "tso": "tso", "auditor": "auditors"}[role]
 
 
 def _take_over_tso(net: Network, voters: Sequence[Org], org: Org) -> None:
