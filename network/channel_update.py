@@ -46,12 +46,17 @@ def _encode(doc: dict[str, Any], proto: str, path: Path) -> None:
         _lator(["proto_encode", "--input", str(src), "--type", proto, "--output", str(path)], f"encode {proto}")
 
 
-def fetch_config(layout: Layout, topo: Topology, org: Org, workdir: Path) -> dict[str, Any]:
-    """The channel's current configuration (JSON), fetched from the orderers as ``org``'s admin."""
-    block = workdir / "config.block"
+def fetch_config_block(layout: Layout, topo: Topology, org: Org, block: Path) -> Path:
+    """Write the channel's latest config block to ``block``, fetched from the orderers as ``org``'s admin."""
     fabric_cli.run("peer", ["channel", "fetch", "config", str(block), "-c", topo.channel,
                             *fabric_cli.orderer_args(layout, topo)],
                    fabric_cli.peer_env(layout, topo, org), "peer channel fetch config")  # fmt: skip
+    return block
+
+
+def fetch_config(layout: Layout, topo: Topology, org: Org, workdir: Path) -> dict[str, Any]:
+    """The channel's current configuration (JSON), fetched from the orderers as ``org``'s admin."""
+    block = fetch_config_block(layout, topo, org, workdir / "config.block")
     return _decode(block, "common.Block")["data"]["data"][0]["payload"]["data"]["config"]
 
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from network import channel, channel_update, fabric_cli, lifecycle, membership, pki, processes
+from network import channel, channel_update, lifecycle, membership, pki, processes
 from network.manager import Network
 from network.profiles import profile
 from network.topology import Org, Topology
@@ -52,12 +52,9 @@ def _default_signers(topo: Topology, changes_orderers: bool) -> list[str]:
     """A majority of the application organisations (and of the orderer organisations when Raft changes)."""
     names = [o.name for o in topo.orgs][: channel_update.majority(len(topo.orgs))]
     if changes_orderers:
-        for o in topo.orderer_orgs:
-            if sum(n in names for n in (x.name for x in topo.orderer_orgs)) >= channel_update.majority(
-                    len(topo.orderer_orgs)):  # fmt: skip
-                break
-            if o.name not in names:
-                names.append(o.name)
+        orderers = [o.name for o in topo.orderer_orgs]
+        missing = channel_update.majority(len(orderers)) - sum(n in names for n in orderers)
+        names += [n for n in orderers if n not in names][: max(0, missing)]
     return names
 
 
@@ -217,12 +214,8 @@ def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequenc
     if org.runs_orderer and new.channel not in channel.orderer_channels(net.layout, new, name):
         net.progress(f"joining {name}'s orderer to the Raft cluster")
         with tempfile.TemporaryDirectory() as tmp:
-            block = Path(tmp) / "config.block"
-            fabric_cli.run("peer", ["channel", "fetch", "config", str(block), "-c", new.channel,
-                                    *fabric_cli.orderer_args(net.layout, new)],
-                           fabric_cli.peer_env(net.layout, new, new.orgs[0]), "peer channel fetch config")  # fmt: skip
-            channel._osnadmin(net.layout, new, name, ["channel", "join", "--channelID", new.channel,
-                                                      "--config-block", str(block)], "osnadmin channel join")
+            block = channel_update.fetch_config_block(net.layout, new, new.orgs[0], Path(tmp) / "config.block")
+            channel.join_orderer(net.layout, new, name, block)
     net.progress(f"joining {name}'s peer to channel '{new.channel}'")
     channel.join_peers(net.layout, new)
     _heights_equal(net, [new.orgs[0], org])

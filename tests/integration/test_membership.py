@@ -237,8 +237,7 @@ def test_a_tso_organisation_with_its_own_orderer_joins_raft_and_leaves_it(live_n
     assert proc.returncode == 0, proc.stderr
     try:
         net = current(live)
-        info = channel._osnadmin(net.layout, net.topo, "tso", ["channel", "list", "--channelID", net.topo.channel],
-                                 "osnadmin channel list")  # fmt: skip
+        info = channel.orderer_channel_info(net.layout, net.topo, "tso")
         assert (info["consensusRelation"], info["status"]) == ("consenter", "active"), info
         record = call(live, "tso", "operator", "GetMarketplace", submit=False)
         assert record["tso"] == ["tsoMSP"], record  # the DSO's in-house tso user no longer holds the role

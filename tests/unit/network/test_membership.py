@@ -125,3 +125,12 @@ def test_removing_an_orderer_org_drops_its_groups_and_its_consenter() -> None:
 @pytest.mark.parametrize(("count", "needed"), [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3)])
 def test_majority_is_more_than_half(count: int, needed: int) -> None:
     assert channel_update.majority(count) == needed
+
+
+def test_default_signers_add_orderer_orgs_when_the_first_majority_lacks_them() -> None:
+    state = state_with(membership.Joined("agg3", "aggregator", 4, False), membership.Joined("agg4", "bsp", 5, True),
+                       removed=("agg1", "agg2"))
+    topo = membership.current(FOUNDING, state)
+    assert org_ops._default_signers(topo, False) == ["dso", "auditor", "agg3"]
+    assert org_ops._default_signers(topo, True) == ["dso", "auditor", "agg3", "agg4"]
+    assert org_ops.check_signers(topo, org_ops._default_signers(topo, True), True)
