@@ -143,10 +143,13 @@ def _governance_vote(net: Network, voters: Sequence[Org], proposal: dict[str, st
 
 
 def _new_definition(net: Network, topo: Topology, package_id: str) -> int:
-    """Approve (every org of ``topo``) and commit the next definition: its policy follows ``topo``."""
-    sequence = int(net.state().get("sequence", 1)) + 1
-    with ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:
-        list(pool.map(lambda o: lifecycle.approve(net.layout, topo, o, package_id, sequence), topo.orgs))
+    """Approve (every org of ``topo`` that has not yet) and commit the next definition: its policy follows ``topo``."""
+    committed = lifecycle.committed(net.layout, topo) or {}
+    sequence = int(committed.get("sequence") or net.state().get("sequence", 1)) + 1
+    approved = lifecycle.approvals(net.layout, topo, sequence)
+    pending = [o for o in topo.orgs if not approved.get(o.name)]
+    with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+        list(pool.map(lambda o: lifecycle.approve(net.layout, topo, o, package_id, sequence), pending))
     lifecycle.commit(net.layout, topo, sequence)
     net._save_state(sequence=sequence)
     return sequence
@@ -317,18 +320,23 @@ def remove_org(net: Network, name: str, signers: Sequence[str] | None = None) ->
                            org.runs_orderer)  # fmt: skip
     if org in voters:
         raise MembershipRefused(f"--signers: {name} is the organisation leaving; others decide")
-    net.progress(f"governance: removing {org.msp_id} (its open bids are cancelled, its money stays claimable)")
-    _governance_vote(net, voters, {"id": f"remove-{name}-{uuid.uuid4().hex[:8]}", "action": "remove",
-                                   "msp": org.msp_id})  # fmt: skip
-    net.progress(f"approving and committing the next chaincode definition (endorsement policy "
-                 f"{new.endorsement_policy})")  # fmt: skip
-    _new_definition(net, new, state["package_id"])
-    net.progress(f"building the channel update that removes {org.msp_id}")
-    path = updates_dir(net) / f"remove-{name}.pb"
+    # Each step is skipped when already done, so a remove interrupted half-way is finished by running it again.
+    record = json.loads(net.query(voters[0].name, "admin", "GetMarketplace"))
+    if org.msp_id not in record.get("former", []):
+        net.progress(f"governance: removing {org.msp_id} (its open bids are cancelled, its money stays claimable)")
+        _governance_vote(net, voters, {"id": f"remove-{name}-{uuid.uuid4().hex[:8]}", "action": "remove",
+                                       "msp": org.msp_id})  # fmt: skip
+    if ((lifecycle.committed(net.layout, new) or {}).get("approvals") or {}).get(org.msp_id):
+        net.progress(f"approving and committing the next chaincode definition (endorsement policy "
+                     f"{new.endorsement_policy})")  # fmt: skip
+        _new_definition(net, new, state["package_id"])
     with tempfile.TemporaryDirectory() as tmp:
         config = channel_update.fetch_config(net.layout, old, old.orgs[0], Path(tmp))
-    channel_update.build_update(old, config, channel_update.without_org(config, old, org), path)
-    _collect_and_submit(net, path, voters)
+    if org.msp_id in config["channel_group"]["groups"]["Application"]["groups"]:
+        net.progress(f"building the channel update that removes {org.msp_id}")
+        path = updates_dir(net) / f"remove-{name}.pb"
+        channel_update.build_update(old, config, channel_update.without_org(config, old, org), path)
+        _collect_and_submit(net, path, voters)
     net.topo = new
     net._save_state(membership=membership.with_removed(state, name))
     _wait_config(net, lambda c: org.msp_id not in c["channel_group"]["groups"]["Application"]["groups"],
@@ -338,8 +346,6 @@ def remove_org(net: Network, name: str, signers: Sequence[str] | None = None) ->
     (net.layout.profiles / f"{name}.json").unlink(missing_ok=True)
     net.progress(f"{name} left: its nodes stopped; its ledger copy and identities stay in "
                  f"{net.layout.org_dir(name)}")  # fmt: skip
-
-
 
 
 def submit_update(net: Network, path: Path, org_name: str) -> None:
