@@ -33,6 +33,7 @@ from chaincode import (
     funds,
     governance,
     markets,
+    membership,
     mfrr,
     network_data,
     registry,
@@ -53,7 +54,7 @@ LOG = logging.getLogger("chaincode.contract")
 EVALUATE = (
     "GetMarketplace", "ReadDevice", "ListDevices", "ReadNetwork", "ReadBaseline", "ReadCapacityLimits",
     "GetBalance", "ReadMarket", "ListMarkets", "ListBids", "GetClearing", "GetHistory", "QueryByParticipant",
-    "ListTrades", "TotalFunds",
+    "ListTrades", "TotalFunds", "ReadMembershipProposal",
     "ReadSpotSession", "ListSpotSessions", "ReadSpotBook", "WholesaleFlows", "ListMfrrBids", "ListMfrrActivations",
 )
 
@@ -146,6 +147,15 @@ class FlexledgerContract(Contract):
 
     async def GetMarketplace(self, ctx: TransactionContext) -> str:
         return await self._run(ctx, governance.get_marketplace)
+
+    async def ProposeMembershipChange(self, ctx: TransactionContext, proposal_json: str) -> str:
+        return await self._run(ctx, membership.propose, proposal_json)
+
+    async def ApproveMembershipChange(self, ctx: TransactionContext, proposal_id: str) -> str:
+        return await self._run(ctx, membership.approve, proposal_id)
+
+    async def ReadMembershipProposal(self, ctx: TransactionContext, proposal_id: str) -> str:
+        return await self._run(ctx, membership.read, proposal_id)
 
     # ----------------------------------------------------------------- device registry
     async def RegisterDevice(self, ctx: TransactionContext, device_json: str) -> str:

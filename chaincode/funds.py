@@ -82,10 +82,12 @@ async def pay(tx: Tx, market_id: str, payer: str, payee: str, cents: int) -> Non
     _save(tx, target)
 
 
-async def _participant(tx: Tx, msp: str, field: str) -> None:
+async def _participant(tx: Tx, msp: str, field: str, former_too: bool = False) -> None:
+    """Money moves only for participants; a former member's balance stays claimable (withdrawals only)."""
     record = await governance.load(tx)
     validate.ident(msp, field)
-    if msp not in governance.participants(record):
+    allowed = governance.participants(record) + (record.get("former", []) if former_too else [])
+    if msp not in allowed:
         raise ChaincodeError(field, f"{msp} is not a participant of the marketplace")
 
 
@@ -101,7 +103,7 @@ async def deposit(tx: Tx, msp: str, amount: str) -> dict[str, Any]:
 
 async def withdraw(tx: Tx, msp: str, amount: str) -> dict[str, Any]:
     await governance.require(tx, "settlement")
-    await _participant(tx, msp, "participantMsp")
+    await _participant(tx, msp, "participantMsp", former_too=True)
     cents = validate.cents_arg(amount, "amountCents")
     balance = await load(tx, msp)
     if balance.available_cents < cents:

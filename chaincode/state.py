@@ -42,6 +42,7 @@ KINDS: dict[str, int] = {
     "clearingresult": 1,  # [market id] canonical result bytes
     "trade": 2,  # [market id, 4-digit sequence]
     "settlement": 1,  # [market id]
+    "proposal": 1,  # [proposal id] membership change and its approvals
     # wholesale modules (chaincode.spot, chaincode.mfrr)
     "exchangekey": 1,  # [exchange] its published signing key
     "spotsession": 1,  # [session id]

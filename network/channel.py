@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 from network import fabric_cli
 from network.configs import configtx, write_yaml
@@ -74,10 +75,21 @@ def orderer_channels(layout: Layout, topo: Topology, org_name: str) -> list[str]
 def join_orderers(layout: Layout, topo: Topology) -> None:
     block = layout.channel_dir / "genesis.block"
     for org in topo.orderer_orgs:
-        if topo.channel in orderer_channels(layout, topo, org.name):
-            continue
-        _osnadmin(layout, topo, org.name, ["channel", "join", "--channelID", topo.channel, "--config-block", str(block)],
-                  "osnadmin channel join")  # fmt: skip
+        join_orderer(layout, topo, org.name, block)
+
+
+def join_orderer(layout: Layout, topo: Topology, org_name: str, block: Path) -> None:
+    """Join one orderer with ``block``: the genesis block, or (for an orderer admitted later) the latest
+    config block, from which it pulls the earlier blocks from the other consenters."""
+    if topo.channel in orderer_channels(layout, topo, org_name):
+        return
+    _osnadmin(layout, topo, org_name, ["channel", "join", "--channelID", topo.channel, "--config-block", str(block)],
+              "osnadmin channel join")  # fmt: skip
+
+
+def orderer_channel_info(layout: Layout, topo: Topology, org_name: str) -> dict:
+    """What ``org_name``'s orderer says of the channel: its consensus relation, status and height."""
+    return _osnadmin(layout, topo, org_name, ["channel", "list", "--channelID", topo.channel], "osnadmin channel list")
 
 
 def peer_channels(layout: Layout, topo: Topology, org_name: str) -> list[str]:

@@ -215,20 +215,23 @@ def _org_policies(org: Org) -> dict[str, Any]:
     }
 
 
+def org_definition(layout: Layout, topo: Topology, org: Org) -> dict[str, Any]:
+    """One organisation as configtx.yaml defines it: in the genesis block, or admitted later by an update."""
+    entry: dict[str, Any] = {
+        "Name": org.msp_id,
+        "ID": org.msp_id,
+        "MSPDir": str(layout.org_msp(org.name)),
+        "Policies": _org_policies(org),
+        "AnchorPeers": [{"Host": topo.host, "Port": org.peer_port}],
+    }
+    if org.runs_orderer:
+        entry["OrdererEndpoints"] = [f"{topo.host}:{org.orderer_port}"]
+    return entry
+
+
 def configtx(layout: Layout, topo: Topology, orderers: dict[str, Enrolled], fabric: FabricLine) -> dict[str, Any]:
     """The application channel's genesis definition (Raft across the participants' orderers)."""
-    orgs = []
-    for org in topo.orgs:
-        entry: dict[str, Any] = {
-            "Name": org.msp_id,
-            "ID": org.msp_id,
-            "MSPDir": str(layout.org_msp(org.name)),
-            "Policies": _org_policies(org),
-            "AnchorPeers": [{"Host": topo.host, "Port": org.peer_port}],
-        }
-        if org.runs_orderer:
-            entry["OrdererEndpoints"] = [f"{topo.host}:{org.orderer_port}"]
-        orgs.append(entry)
+    orgs = [org_definition(layout, topo, org) for org in topo.orgs]
     by_msp = {e["ID"]: e for e in orgs}
     implicit = {
         "Readers": {"Type": "ImplicitMeta", "Rule": "ANY Readers"},

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from network import channel, configs, lifecycle, pki, processes
+from network import channel, configs, lifecycle, membership, pki, processes
 from network.binaries import FABRIC_CA_TOOLS, BinariesMissing, fabric_build, locate
 from network.fabric_versions import FabricBuild
 from network.health import https_ok
@@ -48,6 +48,11 @@ class Network:
     layout: Layout = field(default_factory=Layout.default)
     progress: Progress = _print
 
+    def __post_init__(self) -> None:
+        #: the organisations the genesis block was made for; ``topo`` is the current membership
+        self.founding = self.topo
+        self.topo = membership.current(self.topo, self.state())
+
     # ---- state file -------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         try:
@@ -66,9 +71,12 @@ class Network:
         return fabric_build()
 
     def fingerprint(self) -> dict[str, str]:
-        """What the genesis block was made for: the Fabric line and the topology (orgs, ports, channel)."""
+        """What the genesis block was made for: the Fabric line and the founding topology (orgs, ports, channel).
+
+        Organisations added or removed later are recorded in the state (:mod:`network.membership`), not here.
+        """
         return {"fabric_line": self.fabric.line.key,
-                "topology": hashlib.sha256(repr(self.topo).encode()).hexdigest()[:16]}  # fmt: skip
+                "topology": hashlib.sha256(repr(self.founding).encode()).hexdigest()[:16]}  # fmt: skip
 
     def _refuse_foreign_state(self, state: dict[str, Any]) -> None:
         """A genesis block made for another Fabric line or topology must not be run on (it fails obscurely)."""
@@ -263,7 +271,9 @@ class Network:
                     roles.setdefault(user.role, []).append(org.msp_id)
         dso = self.topo.org("dso").msp_id
         config = {"dso": dso, "aggregators": roles.get("aggregator", []), "auditors": roles.get("auditor", []),
-                  "tso": roles.get("tso", []), "settlement": roles.get("settlement", [])}  # fmt: skip
+                  "tso": roles.get("tso", []), "settlement": roles.get("settlement", []),
+                  # every organisation's admin votes on membership changes (chaincode/membership.py)
+                  "admins": sorted(o.msp_id for o in self.topo.orgs)}  # fmt: skip
         self.invoke("dso", "admin", "InitMarketplace", json.dumps(config, sort_keys=True))
 
     def _switch_oracle_fault(self, state: dict[str, Any], oracle_fault: str | None) -> None:

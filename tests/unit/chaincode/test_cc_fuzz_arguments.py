@@ -80,6 +80,9 @@ VALID: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "GetHistory": (AUDITOR, ("enrolment", "CAP1/agg1MSP")),
     "QueryByParticipant": (AUDITOR, ("agg1MSP",)),
     "ListTrades": (AUDITOR, ("CAP1",)),
+    "ProposeMembershipChange": (ADMIN, ({"id": "P1", "action": "add", "msp": "agg3MSP", "role": "aggregator"},)),
+    "ApproveMembershipChange": (ADMIN, ("P1",)),
+    "ReadMembershipProposal": (AUDITOR, ("P1",)),
 }
 VALID["PlaceBid:flex"] = (AGG2, (flex_offer(),))
 VALID.update(cc_wholesale.VALID)
