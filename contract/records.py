@@ -164,8 +164,8 @@ class Clearing(Record):
     payments_cents: dict[str, int] | None = None
     unfunded_bids: list[str] | None = None
     unrevealed_bids: list[str] | None = Field(default=None, description="sealed bids not revealed in time: excluded")
-    offered_to_tso: list[dict[str, Any]] | None = Field(default=None, description="flexibility markets: undispatched "
-                                                        "offers forwarded to the TSO as mFRR bids (consented devices)")
+    offered_to_tso: list[str] | None = Field(default=None, description="flexibility markets: ids of the mFRR bids "
+                                             "made of undispatched offers of consenting devices")
     cleared_at: str | None = None
     tx_id: str | None = None
     input: dict[str, Any] | None = None
