@@ -28,7 +28,7 @@ from pathlib import Path
 
 from network import channel, channel_update, lifecycle, membership, pki, processes
 from network.manager import Network
-from network.profiles import profile
+from network.profiles import write_profile
 from network.topology import Org, Topology
 
 
@@ -227,7 +227,7 @@ def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequenc
     net.progress(f"installing the chaincode on {name}'s peer and starting its chaincode server")
     lifecycle.install(net.layout, new, org, package, package_id)
     net._start_all([(net.chaincode_spec(org, package_id, False), org.chaincode_port)])
-    _write_profile(net, new, org, pki.enrol_org(net.layout, new, org))  # enrolled already: reads the files
+    write_profile(net.layout, new, org, pki.enrol_org(net.layout, new, org))  # enrolled already: reads the files
     definition = lifecycle.committed(net.layout, new) or {}
     if not (definition.get("approvals") or {}).get(org.msp_id):
         net.progress(f"approving and committing the next chaincode definition (endorsement policy "
@@ -293,12 +293,6 @@ def _undo_start(net: Network, topo: Topology, org: Org) -> None:
     for kind in ("chaincode", "peer", "orderer", "ca"):
         processes.stop(net.layout, f"{org.name}-{kind}")
     shutil.rmtree(net.layout.org_dir(org.name), ignore_errors=True)
-
-
-def _write_profile(net: Network, topo: Topology, org: Org, issued: dict) -> None:
-    net.layout.profiles.mkdir(parents=True, exist_ok=True)
-    (net.layout.profiles / f"{org.name}.json").write_text(
-        json.dumps(profile(net.layout, topo, org, issued), indent=2, sort_keys=True))
 
 
 def remove_org(net: Network, name: str, signers: Sequence[str] | None = None) -> None:

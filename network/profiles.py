@@ -35,9 +35,13 @@ def profile(layout: Layout, topo: Topology, org: Org, issued: dict[str, Enrolled
     )
 
 
-def write_profiles(layout: Layout, topo: Topology, issued: dict[str, dict[str, Enrolled]]) -> None:
+def write_profile(layout: Layout, topo: Topology, org: Org, issued: dict[str, Enrolled]) -> None:
+    """``<state folder>/profiles/<org>.json`` of one organisation (at ``up``, and when it joins later)."""
     layout.profiles.mkdir(parents=True, exist_ok=True)
+    written = profile(layout, topo, org, issued).model_dump(mode="json")
+    (layout.profiles / f"{org.name}.json").write_text(json.dumps(written, indent=2, sort_keys=True))
+
+
+def write_profiles(layout: Layout, topo: Topology, issued: dict[str, dict[str, Enrolled]]) -> None:
     for org in topo.orgs:
-        path = layout.profiles / f"{org.name}.json"
-        written = profile(layout, topo, org, issued[org.name]).model_dump(mode="json")
-        path.write_text(json.dumps(written, indent=2, sort_keys=True))
+        write_profile(layout, topo, org, issued[org.name])
