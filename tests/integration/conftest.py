@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from flexledger import bootstrap
 from gateway.blocks import LedgerTransaction, ledger_transactions
 from gateway.client import connect_from_profile
 from network.binaries import BinariesMissing, fabric_build, locate
@@ -156,7 +157,7 @@ def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNetwo
     env = {**os.environ, "FLEXLEDGER_HOME": str(home), "FLEXLEDGER_BASE_PORT": str(IT_BASE_PORT)}
     net = Network(topo=default_topology(IT_BASE_PORT), layout=Layout(home), progress=lambda m: print(m, flush=True))
     try:
-        net.up()
+        bootstrap.up(net)
         yield LiveNetwork(net, env)
     finally:
         pids = {name: read_pid(net.layout, name) for name in recorded_names(net.layout)}
