@@ -27,6 +27,7 @@ import pytest
 from flexledger import bootstrap
 from gateway.blocks import LedgerTransaction, ledger_transactions
 from gateway.client import connect_from_profile
+from gateway.retry import SETTLE_RETRY
 from network.binaries import BinariesMissing, fabric_build, locate
 from network.layout import Layout
 from network.manager import Network
@@ -144,7 +145,7 @@ def every_committed_transaction_is_valid(request: pytest.FixtureRequest, provoke
     live: LiveNetwork = request.getfixturevalue("live_network")
     if not live.profile("auditor").exists():
         return  # the module took the network down and left it down
-    with connect_from_profile(live.profile("auditor"), "admin") as gw:
+    with connect_from_profile(live.profile("auditor"), "admin", endorse_retry=SETTLE_RETRY) as gw:
         transactions = ledger_transactions(gw.get_network(live.net.topo.channel), live.net.topo.channel)
     bad = provoked_invalid.unexpected(transactions)
     assert not bad, "committed transactions that are not VALID and that no test provoked:\n" + "\n".join(
