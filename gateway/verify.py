@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clearing.sealing import commitment
+from contract.verification import AcCheck, CommitmentCheck, Verification
 
 Evaluate = Callable[..., bytes]
 #: Fields of a capacity bid / flexibility offer that the clearing input copies from the bid record.
@@ -144,7 +145,7 @@ def ac_summary(record: dict[str, Any]) -> dict[str, Any] | None:
     return {"ok": report.ok, "summary": report.summary(), "text": report.to_text()}
 
 
-def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> dict[str, Any]:
+def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> Verification:
     """All three checks of a cleared market through ``evaluate`` (an auditor's or the DSO's identity)."""
     record = _json(evaluate("GetClearing", market_id))
     if not isinstance(record, dict) or not isinstance(record.get("input"), dict):
@@ -155,7 +156,7 @@ def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> dic
     def history_of(bid_id: str) -> list[dict[str, Any]]:
         return _json(evaluate("GetHistory", "bid", bid_id)) or []
 
-    out = {"market_id": market_id, **recompute(record)}
-    out["commitments"] = check_commitments(market, bids, record["input"], history_of)
-    out["ac_check"] = ac_summary(record) if ac else None
-    return out
+    summary = ac_summary(record) if ac else None
+    return Verification(market_id=market_id, **recompute(record),
+                        commitments=CommitmentCheck(**check_commitments(market, bids, record["input"], history_of)),
+                        ac_check=AcCheck(**summary) if summary is not None else None)

@@ -213,33 +213,6 @@ class Page(BaseModel, Generic[Item]):
     next_bookmark: str | None = None
 
 
-class VerifyOut(BaseModel):
-    """Outcome of re-running the oracle on the stored input.
-
-    ``matches``: the recomputed result hash equals the stored one (same outcome *and* same oracle build).
-    ``outcome_matches``: every field except the ``oracle`` version block is identical, i.e. the economic
-    result is reproduced even if the auditor runs another build of the oracle. ``differences`` names the
-    top-level result fields that differ. ``commitments.verified``: every revealed sealed bid hashes to
-    the commitment made before the gate closed and was cleared with that content. ``ac_check``: the AC
-    power flow of a flexibility dispatch, summarised.
-    """
-
-    market_id: str
-    mechanism: str | None
-    stored_result_hash: str | None
-    recomputed_result_hash: str | None
-    input_hash_matches: bool
-    matches: bool
-    outcome_matches: bool
-    differences: list[str]
-    #: sealed markets: every revealed bid against its commitment and the clearing input (gateway.verify)
-    commitments: dict[str, Any] | None = None
-    #: flexibility markets: the AC power flow of the cleared dispatch (``ok``, ``summary``, ``text``)
-    ac_check: dict[str, Any] | None = None
-
-
-
-
 class MarketResult(BaseModel):
     """The clearing result of a market and the hashes that pin it (``GET /markets/{id}/result``)."""
 
