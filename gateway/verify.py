@@ -20,14 +20,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from clearing.api import CAPACITY_INPUT_BID_FIELDS, FLEX_INPUT_OFFER_FIELDS
 from clearing.sealing import commitment
 from contract.verification import AcCheck, CommitmentCheck, Verification
 
 Evaluate = Callable[..., bytes]
 #: Fields of a capacity bid / flexibility offer that the clearing input copies from the bid record.
-_INPUT_FIELDS = {"capacity": ("owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-                              "price_eur_per_mwh", "timestamp"),
-                 "flexibility": ("owner", "node", "products")}
+_INPUT_FIELDS = {"capacity": CAPACITY_INPUT_BID_FIELDS, "flexibility": FLEX_INPUT_OFFER_FIELDS}
 
 
 class NotVerifiable(Exception):

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from clearing import limits as lim  # "limits" is also a field name below
-from contract.records import CAPACITY_BID_FIELDS, FLEX_BID_FIELDS
+from contract.records import CAPACITY_BID_FIELDS, FLEX_BID_FIELDS, FLEX_PRODUCTS
 
 #: An identifier, as the chaincode's (whole string: pydantic's ``$`` does not match before a newline).
 ID_PATTERN = f"^{lim.ID_PATTERN}$"
@@ -74,7 +74,7 @@ BID_FIELD_CHECKS: dict[str, tuple[Any, dict[str, Any]]] = {
     "id": (str, ID_RULES),
     "market_id": (str, ID_RULES),
     "device": (str, ID_RULES),
-    "products": (dict[Literal["p_up", "p_down", "q_up", "q_down"], ProductOffer], {}),
+    "products": (dict[Literal[FLEX_PRODUCTS], ProductOffer], {}),
     "periods": (list[Period], {"min_length": 1, "max_length": lim.MAX_PERIODS}),
     "quantity_mw": (float, {"ge": 0, "le": lim.MAX_MW}),
     "min_mw": (float, {"ge": 0, "le": lim.MAX_MW}),
