@@ -18,7 +18,7 @@ def up(net: Network, oracle_fault: str | None = None) -> dict[str, Any]:
     """Bring the network up (or restart what died), record the governance, set the oracle switch."""
     if oracle_fault is not None:
         net.topo.org(oracle_fault)  # unknown org → KeyError with the known names, before starting anything
-    started = net.up()
+    net.up()
     governance.ensure_initialised(net)
     fault_injection.set_oracle_fault(net, oracle_fault)
-    return {**started, **net.state()}
+    return net.state()

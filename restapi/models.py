@@ -213,6 +213,28 @@ class Page(BaseModel, Generic[Item]):
     next_bookmark: str | None = None
 
 
+class RevealOut(BaseModel):
+    """What revealing the organisation's sealed bids of a market did, bid by bid (``gateway.sealed.RevealReport``)."""
+
+    market_id: str
+    revealed: list[str]
+    already_revealed: list[str]
+    not_revealed: dict[str, str] = Field(description="bid id → why not (the chaincode's refusal, or its state)")
+
+
+class SealedBidOut(BaseModel):
+    """A sealed bid as this service keeps it until (and after) it is revealed."""
+
+    id: str
+    market_id: str
+    device: str
+    bid: dict[str, Any] = Field(description="the bid document exactly as committed to")
+    commitment: str
+    salt: str = Field(description="hex; revealed with the bid")
+    user: str
+    created: int = Field(description="Unix seconds")
+
+
 class MarketResult(BaseModel):
     """The clearing result of a market and the hashes that pin it (``GET /markets/{id}/result``)."""
 
