@@ -23,11 +23,17 @@ from typing import Any
 from chaincode import clock, funds, governance, markets, registry, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
-from chaincode.market_kinds import CAPACITY_ORACLE_BID_FIELDS, kind_of
+from chaincode.market_kinds import kind_of
 from chaincode.state import key
-from contract.records import CAPACITY_BID_FIELDS, CAPACITY_BID_REQUIRED, FLEX_BID_FIELDS
+from clearing.api import CAPACITY_INPUT_BID_FIELDS
+from contract.records import (
+    CAPACITY_BID_FIELDS,
+    CAPACITY_BID_REQUIRED,
+    FLEX_BID_FIELDS,
+    FLEX_PRODUCTS,
+    PRODUCT_FIELDS,
+)
 
-PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
 #: Statuses of a bid that still takes part (``sealed``: committed, content not yet revealed).
 LIVE = ("active", "sealed")
 
@@ -84,13 +90,13 @@ def _flex_offer(doc: Any, market: dict[str, Any], device: registry.Device) -> di
     rules = market["rules"]
     raw = doc["products"]
     if not isinstance(raw, dict) or not raw:
-        raise ChaincodeError("bid.products", f"must offer at least one of {', '.join(PRODUCTS)}")
+        raise ChaincodeError("bid.products", f"must offer at least one of {', '.join(FLEX_PRODUCTS)}")
     products: dict[str, Any] = {}
     for name in sorted(raw):
         field = f"bid.products.{name}"
-        if name not in PRODUCTS:
-            raise ChaincodeError(field, f"unknown product; expected one of {', '.join(PRODUCTS)}")
-        spec = validate.obj(raw[name], field, ("price_eur_per_mwh", "quantity_mw"), ("price_eur_per_mwh", "quantity_mw"))
+        if name not in FLEX_PRODUCTS:
+            raise ChaincodeError(field, f"unknown product; expected one of {', '.join(FLEX_PRODUCTS)}")
+        spec = validate.obj(raw[name], field, PRODUCT_FIELDS, PRODUCT_FIELDS)
         series = spec["quantity_mw"]
         if not isinstance(series, list) or len(series) != market["periods"]:
             raise ChaincodeError(f"{field}.quantity_mw", f"must list one quantity per period ({market['periods']})")
@@ -122,7 +128,7 @@ def _oracle_check(bid: dict[str, Any], market: dict[str, Any]) -> None:
     from clearing.errors import ValidationError
 
     try:
-        validate_bid({name: bid[name] for name in CAPACITY_ORACLE_BID_FIELDS}, market["rules"], market["periods"], "bid")
+        validate_bid({name: bid[name] for name in CAPACITY_INPUT_BID_FIELDS}, market["rules"], market["periods"], "bid")
     except ValidationError as exc:
         raise ChaincodeError(exc.field, exc.message) from exc
 

@@ -14,12 +14,9 @@ from chaincode import clock, funds, network_data
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, FailedPrecondition, NotFound
 from chaincode.state import key
-from clearing.api import CAPACITY_SCHEMA, FLEX_SCHEMA
+from clearing.api import CAPACITY_INPUT_BID_FIELDS, CAPACITY_SCHEMA, FLEX_INPUT_OFFER_FIELDS, FLEX_SCHEMA
 
 Record = dict[str, Any]
-#: What the capacity oracle reads of a bid record (its input document's ``bids``).
-CAPACITY_ORACLE_BID_FIELDS = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-                              "price_eur_per_mwh", "timestamp")
 
 
 class CapacityKind:
@@ -59,7 +56,7 @@ class CapacityKind:
         limits = await tx.ledger.get(key("limits", market["id"]))
         if limits is None:
             raise ChaincodeError("marketId", f"market {market['id']} has no published capacity limits")
-        offers = [{name: b[name] for name in CAPACITY_ORACLE_BID_FIELDS} for b in active]
+        offers = [{name: b[name] for name in CAPACITY_INPUT_BID_FIELDS} for b in active]
         return {
             "schema": CAPACITY_SCHEMA,
             "market": {"id": market["id"], "stage": market["kind"].removeprefix("capacity_"), "rule": market["rule"],
@@ -115,8 +112,7 @@ class FlexibilityKind:
         if baseline["periods"] != market["periods"] or baseline["period_minutes"] != market["period_minutes"]:
             raise FailedPrecondition("marketId", f"the baseline of {market['day']} no longer matches the market's periods")
         net = await network_data.read_network(tx, market["network_version"])
-        offers = [{"id": b["id"], "owner": b["owner"], "node": b["node"], "products": b["products"]}
-                  for b in active]
+        offers = [{name: b[name] for name in FLEX_INPUT_OFFER_FIELDS} for b in active]
         return {
             "schema": FLEX_SCHEMA,
             "periods": market["periods"],

@@ -17,6 +17,11 @@ from clearing.errors import ValidationError
 FLEX_SCHEMA = "flexledger.clearing/1"
 CAPACITY_SCHEMA = "flexledger.capacity/1"
 SCHEMAS = (FLEX_SCHEMA, CAPACITY_SCHEMA)
+#: The fields of one bid (capacity) / offer (flexibility) in an input document; the oracle refuses any other.
+#: The chaincode builds inputs from bid records with them, and an auditor compares the same fields.
+CAPACITY_INPUT_BID_FIELDS = ("id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
+                             "price_eur_per_mwh", "timestamp")
+FLEX_INPUT_OFFER_FIELDS = ("id", "owner", "node", "products")
 
 
 def parse_document(document: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:

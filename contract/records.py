@@ -244,6 +244,9 @@ CAPACITY_BID_FIELDS = ("id", "market_id", "device", "periods", "quantity_mw", "m
 CAPACITY_BID_REQUIRED = ("id", "market_id", "device", "periods", "quantity_mw", "price_eur_per_mwh")
 #: Fields of a flexibility bid document (``PlaceBid``): all required.
 FLEX_BID_FIELDS = ("id", "market_id", "device", "products")
+#: The products a flexibility bid may offer, and the fields of each (all required).
+FLEX_PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
+PRODUCT_FIELDS = ("price_eur_per_mwh", "quantity_mw")
 #: Fields of a device document (``RegisterDevice``).
 DEVICE_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gateway.client import Contract, Timeouts, connect_from_profile
 from gateway.profile import load_profile
+from gateway.retry import SETTLE_RETRY, EndorseRetry
 
 
 def flexledger_home() -> Path:
@@ -29,12 +30,14 @@ def profile_path(org: str, home: Path | None = None) -> Path:
 
 
 @contextmanager
-def contract_session(org: str, user: str = "admin", home: Path | None = None,
-                     timeouts: Timeouts | None = None) -> Iterator[Contract]:
+def contract_session(org: str, user: str = "admin", home: Path | None = None, timeouts: Timeouts | None = None,
+                     endorse_retry: EndorseRetry = SETTLE_RETRY) -> Iterator[Contract]:
     """The org's chaincode as ``user``, from ``$FLEXLEDGER_HOME/profiles/<org>.json``; closes the connection.
 
     What ``flexledger tx submit|evaluate`` needs: ``with contract_session("agg1", "trader") as c: c.submit(...)``.
+    The command line chooses :data:`~gateway.retry.SETTLE_RETRY`: a person typing a command right after
+    ``network up`` or ``org add`` should not see discovery still settling as an error.
     """
     prof = load_profile(profile_path(org, home))
-    with connect_from_profile(prof, user, timeouts) as gw:
+    with connect_from_profile(prof, user, timeouts, endorse_retry) as gw:
         yield gw.get_network(prof.channel).get_contract(prof.chaincode)

@@ -34,8 +34,10 @@ from gateway.errors import (
 )
 from gateway.events import ChaincodeEvent, Checkpoint, FileCheckpoint
 from gateway.identity import X509Identity
+from gateway.retry import NO_ENDORSE_RETRY, NO_RETRY, RACE_RETRY, SETTLE_RETRY, EndorseRetry, RetryPolicy
 
 __all__ = [
+    "NO_ENDORSE_RETRY", "NO_RETRY", "RACE_RETRY", "SETTLE_RETRY", "EndorseRetry", "RetryPolicy",
     "ChaincodeEvent", "Checkpoint", "CommitError", "CommitStatusError", "ConfigError", "Contract",
     "EndorseError", "ErrorDetail", "EvaluateError", "FileCheckpoint", "Gateway", "GatewayError", "Network",
     "Proposal", "RpcFailure", "Status", "SubmitError", "SubmittedTransaction", "Timeouts", "Transaction",

@@ -29,7 +29,7 @@ from gateway.errors import (
     from_rpc_error,
 )
 from gateway.identity import Signer, X509Identity, digest, load_identity, load_signer
-from gateway.retry import NO_RETRY, RetryPolicy
+from gateway.retry import NO_ENDORSE_RETRY, NO_RETRY, EndorseRetry, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,6 @@ class Timeouts:
     submit: float = 30.0
     #: how long to wait for the commit of a transaction the orderers accepted; past it the outcome is unknown
     commit_status: float = 60.0
-    #: right after a network starts, the gateway's discovery may not yet see every org's peer (gossip is
-    #: still converging) and answers FAILED_PRECONDITION "no combination of peers"; retry that this long
-    discovery_settle: float = 30.0
-    #: a transaction endorsed right after a commit may be refused (or simulated differently) by another
-    #: org's peer that has not committed that block yet, while the own org's peer accepted it; the same
-    #: signed proposal is endorsed again for up to this long before the refusal is reported
-    peer_catch_up: float = 6.0
-    #: an endorsing peer that cannot be reached (crashed, restarting) is waited for this long before the
-    #: endorsement is reported failed; kept below the network's clock bound (10 s), past which the peers
-    #: would refuse the same signed proposal as stale
-    peer_unreachable: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +76,7 @@ class Gateway:
         timeouts: Timeouts | None = None,
         diagnose_mismatch: bool = True,
         owns_channel: bool = False,
+        endorse_retry: EndorseRetry = NO_ENDORSE_RETRY,
     ) -> None:
         self._channel = channel
         #: only a channel this gateway opened (:func:`connect`) is closed by :meth:`close`; one passed in
@@ -96,6 +86,8 @@ class Gateway:
         self.identity = identity
         self.signer = signer
         self.timeouts = timeouts or Timeouts()
+        #: whether and how long an endorsement refused by a passing state is tried again (:mod:`gateway.retry`)
+        self.endorse_retry = endorse_retry
         self.diagnose_mismatch = diagnose_mismatch
         self._creator = identity.serialize()
 
@@ -260,17 +252,16 @@ class Proposal:
         response = self.gateway.stub.Endorse(request, timeout=self.gateway.timeouts.endorse)
         return response.prepared_transaction
 
-    def _endorse_settled(self) -> common_pb2.Envelope:
-        """Endorse, riding out two transient states of a healthy network (see :class:`Timeouts`)."""
+    def _endorse_as_policy_allows(self) -> common_pb2.Envelope:
+        """Endorse; a refusal by a passing state is tried again only as the gateway's :class:`EndorseRetry` says."""
         start = time.monotonic()
-        timeouts = self.gateway.timeouts
+        policy = self.gateway.endorse_retry
         local = self.gateway.identity.msp_id
         while True:
             try:
                 return self._endorse_envelope(list(self._proposed.endorsing_organizations))
             except grpc.RpcError as exc:
                 code, text = exc.code(), exc.details() or ""  # type: ignore[attr-defined]
-                elapsed = time.monotonic() - start
                 discovering = code == grpc.StatusCode.FAILED_PRECONDITION and "no combination of peers" in text
                 lagging = unreachable = False
                 if code == grpc.StatusCode.ABORTED:
@@ -279,18 +270,16 @@ class Proposal:
                     lagging = bool(details) and all(d.msp_id and d.msp_id != local for d in details)
                 elif code == grpc.StatusCode.UNAVAILABLE:  # the gateway's own peer
                     unreachable = True
-                settling = discovering and elapsed < timeouts.discovery_settle
-                if settling or (unreachable and elapsed < timeouts.peer_unreachable):
-                    time.sleep(0.5)
-                elif lagging and not unreachable and elapsed < timeouts.peer_catch_up:
-                    time.sleep(0.25)
-                else:
+                pause = policy.wait_before_retry(time.monotonic() - start, discovering=discovering,
+                                                 unreachable=unreachable, lagging=lagging)  # fmt: skip
+                if pause is None:
                     raise
+                time.sleep(pause)
 
     def endorse(self) -> Transaction:
         """Collect endorsements; on divergent results name which organisations disagreed."""
         try:
-            envelope = self._endorse_settled()
+            envelope = self._endorse_as_policy_allows()
         except grpc.RpcError as exc:
             error = from_rpc_error(EndorseError, exc, self.transaction_id)
             assert isinstance(error, EndorseError)
@@ -424,6 +413,7 @@ def connect(
     tls_root_cert: bytes,
     server_name: str | None = None,
     timeouts: Timeouts | None = None,
+    endorse_retry: EndorseRetry = NO_ENDORSE_RETRY,
 ) -> Gateway:
     """Open a TLS gRPC channel to a peer's Gateway service (lazily: the first call connects)."""
     options: list[tuple[str, object]] = [
@@ -435,11 +425,11 @@ def connect(
         options.append(("grpc.ssl_target_name_override", server_name))
     credentials = grpc.ssl_channel_credentials(root_certificates=tls_root_cert)
     channel = grpc.secure_channel(endpoint, credentials, options=options)
-    return Gateway(channel, identity, signer, timeouts, owns_channel=True)
+    return Gateway(channel, identity, signer, timeouts, owns_channel=True, endorse_retry=endorse_retry)
 
 
-def connect_from_profile(profile: Path | str | object, user: str = "admin",
-                         timeouts: Timeouts | None = None) -> Gateway:
+def connect_from_profile(profile: Path | str | object, user: str = "admin", timeouts: Timeouts | None = None,
+                         endorse_retry: EndorseRetry = NO_ENDORSE_RETRY) -> Gateway:
     """Connect as ``user`` (a profile identity or a wallet user) using an org's connection profile."""
     from gateway.profile import ConnectionProfile, load_profile
 
@@ -451,5 +441,5 @@ def connect_from_profile(profile: Path | str | object, user: str = "admin",
         raise ConfigError(f"peer.tls_ca_cert: cannot read {prof.peer.tls_ca_cert}: {exc.strerror}") from None
     return connect(
         prof.peer.endpoint, load_identity(prof.msp_id, files.cert), load_signer(files.key),
-        tls_root_cert=root, server_name=prof.peer.server_name, timeouts=timeouts,
+        tls_root_cert=root, server_name=prof.peer.server_name, timeouts=timeouts, endorse_retry=endorse_retry,
     )

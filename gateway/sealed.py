@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clearing.sealing import SALT_BYTES, commitment
+from contract.records import Market
 
 STORE_FILE = "sealed-bids.sqlite"
 Door = Callable[..., bytes]
@@ -130,15 +131,15 @@ class MarketModes:
             if market_id in self._known:
                 return self._known[market_id]
         market = read_market(evaluate, market_id)
-        sealed = bool(market and market.get("sealed"))
-        opens_ms = market.get("gate_opens_ms") if market else None
+        sealed = bool(market and market.sealed)
+        opens_ms = market.gate_opens_ms if market else None
         if isinstance(opens_ms, int) and opens_ms <= self._clock() * 1000:
             with self._lock:
                 self._known[market_id] = sealed
         return sealed
 
 
-def read_market(evaluate: Door, market_id: str) -> dict[str, Any] | None:
+def read_market(evaluate: Door, market_id: str) -> Market | None:
     """The market record from the caller's own organisation's peer; None for a market the chaincode does not know."""
     from gateway.errors import EvaluateError
 
@@ -148,7 +149,7 @@ def read_market(evaluate: Door, market_id: str) -> dict[str, Any] | None:
         if (exc.chaincode_message or "").startswith("marketId:"):
             return None
         raise
-    return market if isinstance(market, dict) else None
+    return Market.model_validate(market) if isinstance(market, dict) else None
 
 
 def market_is_sealed(evaluate: Door, market_id: str) -> bool:
@@ -158,7 +159,7 @@ def market_is_sealed(evaluate: Door, market_id: str) -> bool:
     naming ``bid.market_id``.
     """
     market = read_market(evaluate, market_id)
-    return bool(market and market.get("sealed"))
+    return bool(market and market.sealed)
 
 
 def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: dict[str, Any], user: str,

@@ -20,13 +20,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from clearing.api import CAPACITY_INPUT_BID_FIELDS, FLEX_INPUT_OFFER_FIELDS
 from clearing.sealing import commitment
+from contract.verification import AcCheck, CommitmentCheck, Verification
 
 Evaluate = Callable[..., bytes]
 #: Fields of a capacity bid / flexibility offer that the clearing input copies from the bid record.
-_INPUT_FIELDS = {"capacity": ("owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-                              "price_eur_per_mwh", "timestamp"),
-                 "flexibility": ("owner", "node", "products")}
+_INPUT_FIELDS = {"capacity": CAPACITY_INPUT_BID_FIELDS, "flexibility": FLEX_INPUT_OFFER_FIELDS}
 
 
 class NotVerifiable(Exception):
@@ -144,7 +144,7 @@ def ac_summary(record: dict[str, Any]) -> dict[str, Any] | None:
     return {"ok": report.ok, "summary": report.summary(), "text": report.to_text()}
 
 
-def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> dict[str, Any]:
+def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> Verification:
     """All three checks of a cleared market through ``evaluate`` (an auditor's or the DSO's identity)."""
     record = _json(evaluate("GetClearing", market_id))
     if not isinstance(record, dict) or not isinstance(record.get("input"), dict):
@@ -155,7 +155,7 @@ def verify_market(evaluate: Evaluate, market_id: str, *, ac: bool = True) -> dic
     def history_of(bid_id: str) -> list[dict[str, Any]]:
         return _json(evaluate("GetHistory", "bid", bid_id)) or []
 
-    out = {"market_id": market_id, **recompute(record)}
-    out["commitments"] = check_commitments(market, bids, record["input"], history_of)
-    out["ac_check"] = ac_summary(record) if ac else None
-    return out
+    summary = ac_summary(record) if ac else None
+    return Verification(market_id=market_id, **recompute(record),
+                        commitments=CommitmentCheck(**check_commitments(market, bids, record["input"], history_of)),
+                        ac_check=AcCheck(**summary) if summary is not None else None)

@@ -2,7 +2,10 @@
 
 ``up`` is idempotent: on a running network it only reports; where processes died it restarts
 them from the state on disk; on a fresh state it bootstraps everything (CAs, identities,
-configs, orderers, peers, channel, chaincode lifecycle, chaincode servers, governance).
+configs, orderers, peers, channel, chaincode lifecycle, chaincode servers). What the market needs on
+top (its governance record, test-only fault switches) is not operations: the caller
+adds it (:mod:`flexledger.bootstrap`, :mod:`flexledger.fault_injection`) through the generic means
+here — :meth:`Network.invoke` and :meth:`Network.set_chaincode_env`.
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ class Network:
         return ProcessSpec(f"{org.name}-peer", [str(locate("peer")), "node", "start"], env, node,
                            (org.peer_port, org.peer_chaincode_port, org.peer_ops_port))  # fmt: skip
 
-    def chaincode_spec(self, org: Org, package_id: str, oracle_fault: bool) -> ProcessSpec:
+    def chaincode_spec(self, org: Org, package_id: str) -> ProcessSpec:
         tls = self._enrolled(org, "chaincode")
         env = {
             "CHAINCODE_ID": package_id,
@@ -131,9 +134,8 @@ class Network:
             "CHAINCODE_TLS_CLIENT_CA_FILE": str(self.layout.ca_cert(org.name)),
             "FLEXLEDGER_ORG": org.name,
             "PYTHONUNBUFFERED": "1",
+            **self.state().get("chaincode_env", {}).get(org.name, {}),
         }
-        if oracle_fault:
-            env["FLEXLEDGER_ORACLE_FAULT"] = "1"
         node = self.layout.node_dir(org.name, "chaincode")
         return ProcessSpec(f"{org.name}-chaincode", [sys.executable, "-m", "chaincode"], env, node,
                            (org.chaincode_port,))  # fmt: skip
@@ -159,34 +161,28 @@ class Network:
         for spec, port in specs:
             processes.wait_for_port(self.layout, spec.name, self.topo.host, port)
 
-    def up(self, oracle_fault: str | None = None) -> dict[str, Any]:
+    def up(self) -> dict[str, Any]:
         for tool in FABRIC_CA_TOOLS:
             locate(tool)  # fail before starting anything when a binary is missing
         self.progress(f"Fabric: {self.fabric.summary}")
-        if oracle_fault is not None:
-            self.topo.org(oracle_fault)  # unknown org → KeyError with the known names
         started = time.monotonic()
         state = self.state()
         self._refuse_foreign_state(state)
         if state.get("ready"):
-            if state.get("oracle_fault") != oracle_fault:
-                self._switch_oracle_fault(state, oracle_fault)
-                state = self.state()
             dead = self._restart_dead(state)
             self.progress("network is up" + (f" (restarted {', '.join(dead)})" if dead else ", nothing to do"))
             return self.state()
         if self.layout.home.exists() and any(self.layout.home.iterdir()) and not state.get("bootstrapping"):
             raise RuntimeError(f"{self.layout.home} holds a partial network; run 'flexledger network down' first")
-        self._save_state(bootstrapping=True, oracle_fault=oracle_fault, fingerprint=self.fingerprint(),
-                         fabric=self.fabric.summary)
-        self._bootstrap(oracle_fault)
+        self._save_state(bootstrapping=True, fingerprint=self.fingerprint(), fabric=self.fabric.summary)
+        self._bootstrap()
         elapsed = time.monotonic() - started
         self._save_state(bootstrapping=False, ready=True, up_seconds=round(elapsed, 1))
         self.progress(f"network ready: chaincode '{self.topo.chaincode}' answers on every peer, {elapsed:.1f} s after 'up'")
         return self.state()
 
     @contextlib.contextmanager
-    def _step(self, title: str, nodes: list[str] | tuple[str, ...] = ()) -> Iterator[None]:
+    def step(self, title: str, nodes: list[str] | tuple[str, ...] = ()) -> Iterator[None]:
         """Report a bootstrap step; on failure stop ``up`` naming the step and the nodes' own words."""
         self.progress(title)
         try:
@@ -198,60 +194,56 @@ class Network:
             said = ("\nwhat the nodes logged:\n" + "\n".join(words)) if words else ""
             raise BootstrapFailed(f"'{title}' failed: {exc}{said}") from exc
 
-    def _bootstrap(self, oracle_fault: str | None) -> None:
+    def _bootstrap(self) -> None:
         topo, layout = self.topo, self.layout
         cas = [f"{o.name}-ca" for o in topo.orgs]
         orderers = [f"{o.name}-orderer" for o in topo.orderer_orgs]
         peers = [f"{o.name}-peer" for o in topo.orgs]
-        with self._step(f"starting {len(topo.orgs)} Fabric CAs", cas):
+        with self.step(f"starting {len(topo.orgs)} Fabric CAs", cas):
             self._start_all([(pki.ca_process(layout, topo, o), o.ca_port) for o in topo.orgs])
             self._wait_cas()
 
-        with self._step("enrolling identities at each organisation's CA (admins, nodes, users with role "
+        with self.step("enrolling identities at each organisation's CA (admins, nodes, users with role "
                         "attributes, TLS)", cas), ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
             issued = dict(zip([o.name for o in topo.orgs],
                               pool.map(lambda o: pki.enrol_org(layout, topo, o), topo.orgs), strict=True))  # fmt: skip
 
-        with self._step(f"starting {len(topo.orderer_orgs)} orderers and {len(topo.orgs)} peers", orderers + peers):
+        with self.step(f"starting {len(topo.orderer_orgs)} orderers and {len(topo.orgs)} peers", orderers + peers):
             specs = [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
             specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
             self._start_all(specs)
 
-        with self._step(f"creating channel '{topo.channel}' (Raft across {', '.join(o.name for o in topo.orderer_orgs)}, "
+        with self.step(f"creating channel '{topo.channel}' (Raft across {', '.join(o.name for o in topo.orderer_orgs)}, "
                         f"channel capability {self.fabric.line.channel_capability})", orderers):  # fmt: skip
             channel.create_genesis(layout, topo, {o.name: issued[o.name]["orderer0"] for o in topo.orderer_orgs},
                                    self.fabric.line)
             channel.join_orderers(layout, topo)
-        with self._step("joining every peer to the channel", peers + orderers):
+        with self.step("joining every peer to the channel", peers + orderers):
             channel.join_peers(layout, topo)
 
         package, package_id = lifecycle.build_package(layout, topo)
         self._save_state(package_id=package_id, sequence=1)
-        with self._step("installing the chaincode package on every peer", peers), \
+        with self.step("installing the chaincode package on every peer", peers), \
                 ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
             list(pool.map(lambda o: lifecycle.install(layout, topo, o, package, package_id), topo.orgs))
         if lifecycle.committed(layout, topo) is None:
             approved = lifecycle.approvals(layout, topo, 1)
             pending = [o for o in topo.orgs if not approved.get(o.name)]
-            with self._step(f"approving the chaincode definition for {', '.join(o.name for o in pending) or 'nobody'}",
+            with self.step(f"approving the chaincode definition for {', '.join(o.name for o in pending) or 'nobody'}",
                             peers + orderers), ThreadPoolExecutor(max_workers=len(topo.orgs)) as pool:  # fmt: skip
                 list(pool.map(lambda o: lifecycle.approve(layout, topo, o, package_id, 1), pending))
-            with self._step(f"committing the definition (endorsement policy {topo.endorsement_policy})",
+            with self.step(f"committing the definition (endorsement policy {topo.endorsement_policy})",
                             peers + orderers):  # fmt: skip
                 lifecycle.commit(layout, topo, 1)
 
         servers = [f"{o.name}-chaincode" for o in topo.orgs]
-        with self._step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)", servers):
-            self._start_all([(self.chaincode_spec(o, package_id, o.name == oracle_fault), o.chaincode_port)
-                             for o in topo.orgs])  # fmt: skip
+        with self.step(f"starting {len(topo.orgs)} chaincode servers (package {package_id[:40]}...)", servers):
+            self._start_all([(self.chaincode_spec(o, package_id), o.chaincode_port) for o in topo.orgs])
             write_profiles(layout, topo, issued)
-        with self._step("waiting for the chaincode to answer on every peer", servers + peers):
+        with self.step("waiting for the chaincode to answer on every peer", servers + peers):
             for org in topo.orgs:
                 lifecycle.wait_until_ready(layout, topo, lambda org=org: self.query(
                     org.name, "admin", "org.hyperledger.fabric:get_metadata"))  # fmt: skip
-        with self._step("recording the marketplace governance (which organisation may hold which role)",
-                        servers + peers + orderers):  # fmt: skip
-            self._init_governance()
 
     def _wait_cas(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -262,37 +254,30 @@ class Network:
                     raise RuntimeError(f"{org.name}-ca is not answering on {url}")
                 time.sleep(0.1)
 
-    def _init_governance(self) -> None:
-        """Record which MSP may hold which role: the rule the chaincode checks every caller against."""
-        roles: dict[str, list[str]] = {}
-        for org in self.topo.orgs:
-            for user in org.users:
-                if user.role != "admin":
-                    roles.setdefault(user.role, []).append(org.msp_id)
-        dso = self.topo.org("dso").msp_id
-        config = {"dso": dso, "aggregators": roles.get("aggregator", []), "auditors": roles.get("auditor", []),
-                  "tso": roles.get("tso", []), "settlement": roles.get("settlement", []),
-                  # every organisation's admin votes on membership changes (chaincode/membership.py)
-                  "admins": sorted(o.msp_id for o in self.topo.orgs)}  # fmt: skip
-        self.invoke("dso", "admin", "InitMarketplace", json.dumps(config, sort_keys=True))
+    def set_chaincode_env(self, env_by_org: dict[str, dict[str, str]], why: str) -> None:
+        """Extra environment for some organisations' chaincode servers (kept in the state, so restarts keep it).
 
-    def _switch_oracle_fault(self, state: dict[str, Any], oracle_fault: str | None) -> None:
-        """Restart the chaincode servers so that only ``oracle_fault``'s (if any) runs a perturbed oracle."""
-        self.progress("restarting the chaincode servers " + (f"with a perturbed oracle at {oracle_fault}"
-                      if oracle_fault else "with honest oracles everywhere"))  # fmt: skip
+        The servers restart only when what they would run with changes; ``why`` is reported when they do.
+        """
+        for name in env_by_org:
+            self.topo.org(name)  # unknown org → KeyError with the known names
+        state = self.state()
+        if state.get("chaincode_env", {}) == env_by_org:
+            return
+        self._save_state(chaincode_env=env_by_org)
+        if not state.get("package_id"):
+            return  # nothing started yet: the servers start with it
+        self.progress(f"restarting the chaincode servers {why}")
         for org in self.topo.orgs:
             processes.stop(self.layout, f"{org.name}-chaincode")
-        self._save_state(oracle_fault=oracle_fault)
-        self._start_all([(self.chaincode_spec(o, state["package_id"], o.name == oracle_fault), o.chaincode_port)
-                         for o in self.topo.orgs])  # fmt: skip
+        self._start_all([(self.chaincode_spec(o, state["package_id"]), o.chaincode_port) for o in self.topo.orgs])
 
     def _restart_dead(self, state: dict[str, Any]) -> list[str]:
         topo = self.topo
         specs = [(pki.ca_process(self.layout, topo, o), o.ca_port) for o in topo.orgs]
         specs += [(self.orderer_spec(o), o.orderer_port) for o in topo.orderer_orgs]
         specs += [(self.peer_spec(o), o.peer_port) for o in topo.orgs]
-        specs += [(self.chaincode_spec(o, state["package_id"], o.name == state.get("oracle_fault")), o.chaincode_port)
-                  for o in topo.orgs]  # fmt: skip
+        specs += [(self.chaincode_spec(o, state["package_id"]), o.chaincode_port) for o in topo.orgs]
         dead = [spec for spec in specs if not processes.running(self.layout, spec[0].name)]
         if dead:
             self._start_all(dead)
@@ -379,5 +364,5 @@ class Network:
         except BinariesMissing as exc:
             binaries = f"unusable: {exc}"
         return {"nodes": nodes, "chaincode": chaincode, "gateways": gateways, "ready": bool(state.get("ready")),
-                "oracle_fault": state.get("oracle_fault"), "home": str(layout.home),
+                "chaincode_env": state.get("chaincode_env", {}), "home": str(layout.home),
                 "fabric": {"binaries": binaries, "network_made_with": state.get("fabric")}}  # fmt: skip

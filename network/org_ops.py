@@ -5,26 +5,26 @@ its identities; start its peer (and orderer); build the channel update that admi
 signatures of a majority of the member organisations' admins and submit it (the orderers enforce the
 majority); join the orderer to Raft and the peer to the channel; install the chaincode, start its
 server; approve and commit the next chaincode definition, whose endorsement policy is computed from the
-new membership (:attr:`Topology.endorsement_policy`); finally the governance record admits the
-organisation's role by a majority-approved ledger transaction (``chaincode/membership.py``). Until the
-channel update is committed, a failure stops and removes everything the attempt started.
+new membership (:attr:`Topology.endorsement_policy`); finally the market admits the organisation's
+role — a step the caller supplies (:class:`MarketSteps`; the CLI's step records it in the governance by a
+majority-approved ledger transaction, ``flexledger/governance.py``), since ``network/`` knows no market.
+Until the channel update is committed, a failure stops and removes everything the attempt started.
 
-Removing runs the reverse: governance first (the leaver's open bids are cancelled, its money stays
-claimable), then a definition without it, then the channel update, then its nodes stop. Its folder,
-with its ledger copy and identities, stays with its owner.
+Removing runs the reverse: the market's step first (the leaver's open bids are cancelled, its money
+stays claimable), then a definition without it, then the channel update, then its nodes stop. Its
+folder, with its ledger copy and identities, stays with its owner.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 from network import channel, channel_update, lifecycle, membership, pki, processes
 from network.manager import Network
@@ -34,6 +34,16 @@ from network.topology import Org, Topology
 
 class MembershipRefused(RuntimeError):
     """Bad input for ``org add``/``remove``: nothing was changed."""
+
+
+class MarketSteps(Protocol):
+    """What the market records when an organisation joins or leaves; each step must skip what is done."""
+
+    def admit(self, net: Network, org: Org, role: str, voters: Sequence[Org]) -> None:
+        """``org``, admitted to the channel with a chaincode server, may now act as ``role``."""
+
+    def expel(self, net: Network, org: Org, voters: Sequence[Org]) -> None:
+        """``org`` is about to leave the channel."""
 
 
 def updates_dir(net: Network) -> Path:
@@ -124,24 +134,6 @@ def _heights_equal(net: Network, orgs: Sequence[Org], timeout: float = 90.0) -> 
         time.sleep(1)
 
 
-def _governance_vote(net: Network, voters: Sequence[Org], proposal: dict[str, str]) -> dict:
-    """Propose as the first voter's admin, approve as the others' until the chaincode applies it."""
-    def read() -> dict:
-        return json.loads(net.query(voters[0].name, "admin", "ReadMembershipProposal", proposal["id"]))
-
-    net.invoke(voters[0].name, "admin", "ProposeMembershipChange", json.dumps(proposal, sort_keys=True))
-    record = read()
-    for org in voters[1:]:
-        if record["status"] == "applied":
-            break
-        net.invoke(org.name, "admin", "ApproveMembershipChange", proposal["id"])
-        record = read()
-    if record["status"] != "applied":
-        raise RuntimeError(f"governance proposal {proposal['id']} is {record['status']} with approvals "
-                           f"{', '.join(record['approvals'])}: a majority of the voting organisations must approve")
-    return record
-
-
 def _new_definition(net: Network, topo: Topology, package_id: str) -> int:
     """Approve (every org of ``topo`` that has not yet) and commit the next definition: its policy follows ``topo``."""
     committed = lifecycle.committed(net.layout, topo) or {}
@@ -155,7 +147,7 @@ def _new_definition(net: Network, topo: Topology, package_id: str) -> int:
     return sequence
 
 
-def add_org(net: Network, name: str, role: str, orderer: bool = False,
+def add_org(net: Network, market: MarketSteps, name: str, role: str, orderer: bool = False,
             signers: Sequence[str] | None = None) -> Org:  # fmt: skip
     """``org add``: see the module docstring. Bad input raises :class:`MembershipRefused`, changing nothing.
 
@@ -178,7 +170,7 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
         org = net.topo.org(name)
         voters = check_signers(net.topo, signers or _default_signers(net.topo, False), False)
         voters = [o for o in voters if o.name != name]
-        return _complete(net, unfinished, org, voters)
+        return _complete(net, market, unfinished, org, voters)
     if name in membership.known_names(net.founding, state):
         taken = "is a member" if name in (o.name for o in net.topo.orgs) else "was a member (its folder stays)"
         raise MembershipRefused(f"NAME: an organisation named {name!r} {taken}; choose another name")
@@ -206,10 +198,11 @@ def add_org(net: Network, name: str, role: str, orderer: bool = False,
         raise
     net.topo = new
     net._save_state(membership=membership.with_added(state, joined))
-    return _complete(net, joined, org, voters)
+    return _complete(net, market, joined, org, voters)
 
 
-def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequence[Org]) -> Org:
+def _complete(net: Network, market: MarketSteps, joined: membership.Joined, org: Org,
+              voters: Sequence[Org]) -> Org:  # fmt: skip
     """Everything after the channel admitted ``org``; each step skips what is already done."""
     new, name, state = net.topo, org.name, net.state()
     _wait_config(net, lambda c: org.msp_id in c["channel_group"]["groups"]["Application"]["groups"],
@@ -226,7 +219,7 @@ def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequenc
     package_id = state["package_id"]
     net.progress(f"installing the chaincode on {name}'s peer and starting its chaincode server")
     lifecycle.install(net.layout, new, org, package, package_id)
-    net._start_all([(net.chaincode_spec(org, package_id, False), org.chaincode_port)])
+    net._start_all([(net.chaincode_spec(org, package_id), org.chaincode_port)])
     write_profile(net.layout, new, org, pki.enrol_org(net.layout, new, org))  # enrolled already: reads the files
     definition = lifecycle.committed(net.layout, new) or {}
     if not (definition.get("approvals") or {}).get(org.msp_id):
@@ -235,39 +228,12 @@ def _complete(net: Network, joined: membership.Joined, org: Org, voters: Sequenc
         sequence = _new_definition(net, new, package_id)
         net.progress(f"definition sequence {sequence} committed")
     lifecycle.wait_until_ready(net.layout, new, lambda: net.query(name, "admin", "org.hyperledger.fabric:get_metadata"))
-    record = json.loads(net.query(voters[0].name, "admin", "GetMarketplace"))
-    if org.msp_id not in record.get(governance_field(joined.market_role), []):
-        net.progress(f"recording {org.msp_id} as {joined.market_role} in the governance (majority vote)")
-        proposal = {"id": f"add-{name}-{uuid.uuid4().hex[:8]}", "action": "add", "msp": org.msp_id,
-                    "role": joined.market_role}  # fmt: skip
-        _governance_vote(net, voters, proposal)
-    net.progress(f"{name} is a member: {org.msp_id} may act as {joined.market_role}")
-    if joined.market_role == "tso":
-        _take_over_tso(net, [*voters, org], org)
+    market.admit(net, org, joined.market_role, voters)
     if any(processes.running(net.layout, f"{o.name}-gateway") for o in new.orgs):
         net.progress(f"starting {name}'s REST gateway, as the other organisations' run")
         net._start_all([(net.gateway_spec(org), org.gateway_port)])
     net._save_state(membership=membership.with_added(net.state(), dataclasses.replace(joined, complete=True)))
     return org
-
-
-def governance_field(role: str) -> str:
-    """The governance record's field listing the MSPs of a market role (as chaincode/governance.py names it)."""
-    return {"aggregator": "aggregators", "tso": "tso", "auditor": "auditors"}[role]
-
-
-def _take_over_tso(net: Network, voters: Sequence[Org], org: Org) -> None:
-    """The TSO as an organisation of its own: the DSO's in-house TSO user loses the role, by vote.
-
-    The newcomer votes too: the voters of the first vote were a majority of one organisation fewer.
-    """
-    record = json.loads(net.query(org.name, "admin", "GetMarketplace"))
-    dso = record["dso"]
-    if dso not in record.get("tso", []):
-        return
-    net.progress(f"governance: the TSO role moves from {dso}'s tso user to {org.msp_id} (majority vote)")
-    _governance_vote(net, voters, {"id": f"revoke-tso-{dso}-{uuid.uuid4().hex[:8]}", "action": "revoke",
-                                   "msp": dso, "role": "tso"})  # fmt: skip
 
 
 def _start_nodes(net: Network, topo: Topology, org: Org) -> dict:
@@ -295,8 +261,8 @@ def _undo_start(net: Network, topo: Topology, org: Org) -> None:
     shutil.rmtree(net.layout.org_dir(org.name), ignore_errors=True)
 
 
-def remove_org(net: Network, name: str, signers: Sequence[str] | None = None) -> None:
-    """``org remove``: governance, definition, channel, nodes (see the module docstring)."""
+def remove_org(net: Network, market: MarketSteps, name: str, signers: Sequence[str] | None = None) -> None:
+    """``org remove``: the market's step, definition, channel, nodes (see the module docstring)."""
     state = net.state()
     if not state.get("ready"):
         raise MembershipRefused(f"no running network in {net.layout.home}; run 'flexledger network up' first")
@@ -315,11 +281,7 @@ def remove_org(net: Network, name: str, signers: Sequence[str] | None = None) ->
     if org in voters:
         raise MembershipRefused(f"--signers: {name} is the organisation leaving; others decide")
     # Each step is skipped when already done, so a remove interrupted half-way is finished by running it again.
-    record = json.loads(net.query(voters[0].name, "admin", "GetMarketplace"))
-    if org.msp_id not in record.get("former", []):
-        net.progress(f"governance: removing {org.msp_id} (its open bids are cancelled, its money stays claimable)")
-        _governance_vote(net, voters, {"id": f"remove-{name}-{uuid.uuid4().hex[:8]}", "action": "remove",
-                                       "msp": org.msp_id})  # fmt: skip
+    market.expel(net, org, voters)
     if ((lifecycle.committed(net.layout, new) or {}).get("approvals") or {}).get(org.msp_id):
         net.progress(f"approving and committing the next chaincode definition (endorsement policy "
                      f"{new.endorsement_policy})")  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from contract.records import (
+    CAPACITY_BID_FIELDS,
     CAPACITY_BID_REQUIRED,
     FLEX_BID_FIELDS,
     Balance,
@@ -100,7 +101,7 @@ def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
                 raise ApiError(422, "validation_error",
                                f"{name}: required for a capacity bid (or give products for a flexibility bid)",
                                name)
-    elif any(getattr(body, n) is not None for n in ("periods", "quantity_mw", "min_mw", "price_eur_per_mwh")):
+    elif any(getattr(body, n) is not None for n in CAPACITY_BID_FIELDS if n not in FLEX_BID_FIELDS):
         raise ApiError(422, "validation_error", "products: a flexibility bid takes no capacity fields", "products")
     return sealed_bids.place(state, who, body.model_dump(exclude_none=True))
 

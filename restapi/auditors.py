@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from contract.records import Clearing, HistoryEntry, Portfolio
+from contract.verification import Verification
 from restapi.auth import Principal
 from restapi.errors import ERROR_RESPONSES, ApiError
-from restapi.models import MSP_PATTERN, VerifyOut, returns
+from restapi.models import MSP_PATTERN, returns
 from restapi.params import KeyId, PathId
 from restapi.state import AppState, decode, require, state_of
 
@@ -51,11 +52,11 @@ def participant(msp_id: Annotated[str, Path(min_length=1, max_length=64, pattern
 
 @router.post("/markets/{market_id}/verify",
              summary="Re-run the oracle on the stored input, check sealed-bid commitments and the AC power flow")
-def verify(market_id: PathId, who: Auditor, state: State) -> VerifyOut:
+def verify(market_id: PathId, who: Auditor, state: State) -> Verification:
     from gateway.verify import NotVerifiable, verify_market
 
     try:
-        return VerifyOut(**verify_market(lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), market_id))
+        return verify_market(lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), market_id)
     except NotVerifiable as exc:
         code = "conflict" if exc.field == "market_id" else "not_verifiable"
         raise ApiError(409, code, exc.message, exc.field) from None

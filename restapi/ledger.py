@@ -20,7 +20,7 @@ from gateway.deliver import BlockStream, deliver_blocks
 from gateway.events import ChaincodeEvent, ChaincodeEventStream, Checkpoint
 from gateway.identity import X509Identity, load_identity, load_signer
 from gateway.profile import ConnectionProfile
-from gateway.retry import RACE_RETRY, RetryPolicy
+from gateway.retry import RACE_RETRY, SETTLE_RETRY, EndorseRetry, RetryPolicy
 
 
 class EventStream(Protocol):
@@ -53,10 +53,14 @@ class FabricLedger:
     """The real thing: the Gateway client library over one shared gRPC channel."""
 
     def __init__(self, profile: ConnectionProfile, timeouts: Timeouts | None = None,
-                 retry: RetryPolicy = RACE_RETRY) -> None:
+                 retry: RetryPolicy = RACE_RETRY, endorse_retry: EndorseRetry = SETTLE_RETRY) -> None:
+        """``retry``: a transaction that lost a race runs again; ``endorse_retry``: an endorsement refused by a
+        passing state of the network (discovery settling, a peer a block behind or restarting) is asked again
+        — the service chooses both (:mod:`gateway.retry`), the client library does neither by default."""
         self.profile = profile
         self.timeouts = timeouts or Timeouts()
         self.retry = retry
+        self.endorse_retry = endorse_retry
         root = Path(profile.peer.tls_ca_cert).read_bytes()
         credentials = grpc.ssl_channel_credentials(root_certificates=root)
         self._channel = grpc.secure_channel(
@@ -73,7 +77,7 @@ class FabricLedger:
             if gw is None:
                 files = self.profile.identity_files(user)
                 gw = Gateway(self._channel, load_identity(self.profile.msp_id, files.cert),
-                             load_signer(files.key), self.timeouts)
+                             load_signer(files.key), self.timeouts, endorse_retry=self.endorse_retry)
                 self._gateways[user] = gw
             return gw
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from clearing import limits as lim  # "limits" is also a field name below
+from contract.records import CAPACITY_BID_FIELDS, FLEX_BID_FIELDS, FLEX_PRODUCTS
 
 #: An identifier, as the chaincode's (whole string: pydantic's ``$`` does not match before a newline).
 ID_PATTERN = f"^{lim.ID_PATTERN}$"
-ID = Field(min_length=1, max_length=lim.ID_MAX_LENGTH, pattern=ID_PATTERN)
+ID_RULES: dict[str, Any] = {"min_length": 1, "max_length": lim.ID_MAX_LENGTH, "pattern": ID_PATTERN}
+ID = Field(**ID_RULES)
 DAY = Field(pattern=f"^{lim.DAY_PATTERN}$", examples=["2026-11-21"])
 TIME = Field(min_length=10, max_length=lim.TIME_MAX_LENGTH, examples=["2026-11-21T10:00:00Z"])
 MSP_PATTERN = ID_PATTERN
@@ -65,19 +67,42 @@ class ProductOffer(Body):
     quantity_mw: list[Quantity] = Field(min_length=1, max_length=lim.MAX_PERIODS)
 
 
-class BidIn(Body):
-    """A capacity bid (periods, quantity_mw, price) or a flexibility bid (products)."""
+#: How the REST body checks each bid field (type, limits). Which fields a bid has is the contract's
+#: (:data:`contract.records.CAPACITY_BID_FIELDS`, :data:`~contract.records.FLEX_BID_FIELDS`): a field named
+#: there and missing here stops the service at import, so a new bid field is one edit there plus its check here.
+BID_FIELD_CHECKS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "id": (str, ID_RULES),
+    "market_id": (str, ID_RULES),
+    "device": (str, ID_RULES),
+    "products": (dict[Literal[FLEX_PRODUCTS], ProductOffer], {}),
+    "periods": (list[Period], {"min_length": 1, "max_length": lim.MAX_PERIODS}),
+    "quantity_mw": (float, {"ge": 0, "le": lim.MAX_MW}),
+    "min_mw": (float, {"ge": 0, "le": lim.MAX_MW}),
+    "divisible": (bool, {}),
+    "price_eur_per_mwh": (float, {"ge": -lim.MAX_PRICE_EUR_PER_MWH, "le": lim.MAX_PRICE_EUR_PER_MWH}),
+}
 
-    id: str = ID
-    market_id: str = ID
-    device: str = ID
-    products: dict[Literal["p_up", "p_down", "q_up", "q_down"], ProductOffer] | None = None
-    periods: list[Period] | None = Field(default=None, min_length=1, max_length=lim.MAX_PERIODS)
-    quantity_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
-    min_mw: float | None = Field(default=None, ge=0, le=lim.MAX_MW)
-    divisible: bool | None = None
-    price_eur_per_mwh: float | None = Field(default=None, ge=-lim.MAX_PRICE_EUR_PER_MWH,
-                                            le=lim.MAX_PRICE_EUR_PER_MWH)
+
+def _bid_model() -> type[Body]:
+    """One body for both kinds of bid: the fields every bid has are required, the others optional (the route
+    then asks for a whole capacity bid or a flexibility bid)."""
+    names = list(dict.fromkeys([*FLEX_BID_FIELDS, *CAPACITY_BID_FIELDS]))
+    unchecked = [n for n in names if n not in BID_FIELD_CHECKS]
+    if unchecked:
+        raise TypeError(f"BID_FIELD_CHECKS: no check for bid field(s) {', '.join(unchecked)} of contract.records")
+    fields: dict[str, Any] = {}
+    for name in names:
+        annotation, rules = BID_FIELD_CHECKS[name]
+        if name in FLEX_BID_FIELDS and name in CAPACITY_BID_FIELDS:
+            fields[name] = (annotation, Field(**rules))
+        else:
+            fields[name] = (annotation | None, Field(default=None, **rules))
+    model = create_model("BidIn", __base__=Body, **fields)
+    model.__doc__ = "A capacity bid (periods, quantity_mw, price) or a flexibility bid (products)."
+    return model
+
+
+BidIn = _bid_model()
 
 
 class MarketIn(Body):
@@ -188,31 +213,26 @@ class Page(BaseModel, Generic[Item]):
     next_bookmark: str | None = None
 
 
-class VerifyOut(BaseModel):
-    """Outcome of re-running the oracle on the stored input.
-
-    ``matches``: the recomputed result hash equals the stored one (same outcome *and* same oracle build).
-    ``outcome_matches``: every field except the ``oracle`` version block is identical, i.e. the economic
-    result is reproduced even if the auditor runs another build of the oracle. ``differences`` names the
-    top-level result fields that differ. ``commitments.verified``: every revealed sealed bid hashes to
-    the commitment made before the gate closed and was cleared with that content. ``ac_check``: the AC
-    power flow of a flexibility dispatch, summarised.
-    """
+class RevealOut(BaseModel):
+    """What revealing the organisation's sealed bids of a market did, bid by bid (``gateway.sealed.RevealReport``)."""
 
     market_id: str
-    mechanism: str | None
-    stored_result_hash: str | None
-    recomputed_result_hash: str | None
-    input_hash_matches: bool
-    matches: bool
-    outcome_matches: bool
-    differences: list[str]
-    #: sealed markets: every revealed bid against its commitment and the clearing input (gateway.verify)
-    commitments: dict[str, Any] | None = None
-    #: flexibility markets: the AC power flow of the cleared dispatch (``ok``, ``summary``, ``text``)
-    ac_check: dict[str, Any] | None = None
+    revealed: list[str]
+    already_revealed: list[str]
+    not_revealed: dict[str, str] = Field(description="bid id → why not (the chaincode's refusal, or its state)")
 
 
+class SealedBidOut(BaseModel):
+    """A sealed bid as this service keeps it until (and after) it is revealed."""
+
+    id: str
+    market_id: str
+    device: str
+    bid: dict[str, Any] = Field(description="the bid document exactly as committed to")
+    commitment: str
+    salt: str = Field(description="hex; revealed with the bid")
+    user: str
+    created: int = Field(description="Unix seconds")
 
 
 class MarketResult(BaseModel):

@@ -17,6 +17,7 @@ from gateway.errors import EndorseError
 from gateway.sealed import AlreadySealed, MarketModes, SealedBidStore, place_bid, reveal_market
 from restapi.auth import Principal
 from restapi.errors import ERROR_RESPONSES, ApiError
+from restapi.models import RevealOut, SealedBidOut
 from restapi.params import PathId
 from restapi.state import AppState, require, state_of
 
@@ -45,18 +46,18 @@ def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
 
 @router.post("/markets/{market_id}/reveal", summary="Reveal all of your organisation's sealed bids of a market "
              "(after gate closure)")
-def reveal(market_id: PathId, who: Aggregator, state: State) -> Any:
+def reveal(market_id: PathId, who: Aggregator, state: State) -> RevealOut:
     """Each bid is revealed in its own transaction; a refused one is listed with the chaincode's reason."""
     report = reveal_market(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
                            lambda fn, *args: state.ledger.evaluate(who.user, fn, *args), store_of(state),
                            market_id, refused=EndorseError)
-    return {"market_id": report.market_id, "revealed": report.revealed, "already_revealed": report.already_revealed,
-            "not_revealed": report.not_revealed}
+    return RevealOut(market_id=report.market_id, revealed=report.revealed, already_revealed=report.already_revealed,
+                     not_revealed=report.not_revealed)
 
 
 @router.get("/markets/{market_id}/sealed-bids", summary="Your organisation's sealed bids of a market, as kept "
             "by this service (content and salt)")
-def sealed_bids(market_id: PathId, who: Aggregator, state: State) -> Any:
-    return [{"id": s.bid_id, "market_id": s.market_id, "device": s.device, "bid": s.bid(),
-             "commitment": s.commitment, "salt": s.salt, "user": s.user, "created": s.created}
+def sealed_bids(market_id: PathId, who: Aggregator, state: State) -> list[SealedBidOut]:
+    return [SealedBidOut(id=s.bid_id, market_id=s.market_id, device=s.device, bid=s.bid(), commitment=s.commitment,
+                         salt=s.salt, user=s.user, created=s.created)
             for s in store_of(state).of_market(market_id)]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from clearing.api import CAPACITY_INPUT_BID_FIELDS
 from clearing.api import CAPACITY_SCHEMA as SCHEMA
 from clearing.capacity.rules import MarketRules, check_bid_rules, parse_rules
 from clearing.capacity.units import from_micro, integer, number, text, timestamp_ns, to_micro
@@ -30,10 +31,6 @@ PRICINGS = ("pay_as_bid", "uniform")
 _DOCUMENT_FIELDS = ("schema", "market", "limits", "bids")
 _MARKET_FIELDS = ("id", "stage", "rule", "priority", "pricing", "periods", "period_minutes", "rules")
 _LIMIT_FIELDS = ("feeder", "period", "capacity_mw")
-_BID_FIELDS = (
-    "id", "owner", "device", "feeder", "periods", "quantity_mw", "min_mw", "divisible",
-    "price_eur_per_mwh", "timestamp",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -219,7 +216,7 @@ def validate_bid(
         rules = parse_rules(rules)
     if not isinstance(raw, Mapping):
         raise ValidationError(field, "must be an object")
-    _check_fields(raw, _BID_FIELDS, field)
+    _check_fields(raw, CAPACITY_INPUT_BID_FIELDS, field)
     bid_id = text(_require(raw, "id", field), f"{field}.id")
     raw_periods = _require(raw, "periods", field)
     if not isinstance(raw_periods, list) or not raw_periods:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearing import canonical
+from clearing.api import FLEX_INPUT_OFFER_FIELDS
 from clearing.api import FLEX_SCHEMA as SCHEMA
 from clearing.errors import ValidationError
 
@@ -428,7 +429,7 @@ def _parse_offers(value: Any, node_ids: set[str], periods: int) -> tuple[Offer, 
     offers = []
     for i, item in enumerate(items):
         field = f"offers[{i}]"
-        _mapping(item, field, {"id", "owner", "node", "products"}, {"id", "owner", "node", "products"})
+        _mapping(item, field, set(FLEX_INPUT_OFFER_FIELDS), set(FLEX_INPUT_OFFER_FIELDS))
         offer_id = _ident(item["id"], f"{field}.id")
         if offer_id in seen:
             raise ValidationError(f"{field}.id", f"duplicate offer id {offer_id!r} (also offers[{seen[offer_id]}])")

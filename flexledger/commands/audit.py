@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from flexledger.commands import UserError
+
+if TYPE_CHECKING:
+    from contract.verification import Verification
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,19 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_verify)
 
 
-def _text(out: dict) -> str:
-    commitments = out["commitments"]
-    lines = [f"market {out['market_id']}: result hash "
-             + ("matches" if out["matches"] else f"DOES NOT MATCH ({', '.join(out['differences'])})")]
-    if commitments["sealed"]:
-        lines.append(f"sealed bids: {commitments['revealed']} revealed, all match their commitments"
-                     if commitments["verified"] else "sealed bids: COMMITMENTS DO NOT VERIFY")
-        lines += [f"  ! {p}" for p in commitments["problems"]]
-        if commitments["unrevealed"]:
-            lines.append(f"  unrevealed (excluded): {', '.join(commitments['unrevealed'])}")
-    ac = out.get("ac_check")
-    if ac is not None:
-        lines.append(ac.get("text") or f"AC check failed: {ac.get('error')}")
+def _text(out: Verification) -> str:
+    lines = [f"market {out.market_id}: result hash "
+             + ("matches" if out.matches else f"DOES NOT MATCH ({', '.join(out.differences)})")]
+    commitments = out.commitments
+    if commitments is not None and commitments.sealed:
+        lines.append(f"sealed bids: {commitments.revealed} revealed, all match their commitments"
+                     if commitments.verified else "sealed bids: COMMITMENTS DO NOT VERIFY")
+        lines += [f"  ! {p}" for p in commitments.problems]
+        if commitments.unrevealed:
+            lines.append(f"  unrevealed (excluded): {', '.join(commitments.unrevealed)}")
+    if out.ac_check is not None:
+        lines.append(out.ac_check.text or f"AC check failed: {out.ac_check.error}")
     return "\n".join(lines)
 
 
@@ -54,6 +57,6 @@ def _verify(args: argparse.Namespace) -> int:
             out = verify_market(contract.evaluate, args.market_id)
         except NotVerifiable as exc:
             raise UserError(str(exc)) from None
-    print(json.dumps(out, indent=2, sort_keys=True) if args.json else _text(out))
+    print(json.dumps(out.model_dump(), indent=2, sort_keys=True) if args.json else _text(out))
     sys.stdout.flush()
-    return 0 if out["matches"] and out["commitments"]["verified"] else 1
+    return 0 if out.verified else 1

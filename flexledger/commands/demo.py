@@ -21,13 +21,14 @@ def _say(msg: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from flexledger import bootstrap
     from network.binaries import BinariesMissing
     from network.manager import Network
 
     net = Network()
     started = time.monotonic()
     try:
-        net.up()
+        bootstrap.up(net)
         urls = net.start_gateways()
     except (BinariesMissing, RuntimeError, TimeoutError) as exc:
         raise UserError(str(exc)) from exc

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     up = actions.add_parser("up", help="start every node (idempotent)")
-    up.add_argument("--oracle-fault", metavar="ORG", help="start ORG's chaincode server with a perturbed oracle")
+    up.add_argument("--oracle-fault", metavar="ORG",
+                    help="test support: run ORG's chaincode server with a perturbed oracle (a plain 'up' undoes it)")
     up.add_argument("--gateways", action="store_true", help="also start each organisation's REST gateway")
     up.set_defaults(func=_up)
     down = actions.add_parser("down", help="stop every process the network started and remove its state")
@@ -36,12 +37,13 @@ def _network():
 
 
 def _up(args: argparse.Namespace) -> int:
+    from flexledger import bootstrap
     from network.binaries import BinariesMissing
     from network.processes import PortTaken, StartFailed
 
     net = _network()
     try:
-        state = net.up(oracle_fault=args.oracle_fault)
+        state = bootstrap.up(net, oracle_fault=args.oracle_fault)
         if args.gateways:
             for org, url in net.start_gateways().items():
                 print(f"[network] {org} gateway: {url} (API docs: {url}/docs)")
@@ -58,7 +60,10 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    status = _network().status()
+    from flexledger.fault_injection import oracle_fault
+
+    net = _network()
+    status = {**net.status(), "oracle_fault": oracle_fault(net)}
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0

@@ -51,18 +51,20 @@ def _run(action):
 
 
 def _add(args: argparse.Namespace) -> int:
+    from flexledger.governance import MarketGovernance
     from network.org_ops import add_org
 
-    org = _run(lambda net: add_org(net, args.name, args.role, args.orderer, _signers(args.signers)))
+    org = _run(lambda net: add_org(net, MarketGovernance(), args.name, args.role, args.orderer, _signers(args.signers)))
     print(f"[org] {org.name} ({org.msp_id}) joined; peer {org.peer_port}, CA {org.ca_port}"
           + (f", orderer {org.orderer_port}" if org.runs_orderer else ""))
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
+    from flexledger.governance import MarketGovernance
     from network.org_ops import remove_org
 
-    _run(lambda net: remove_org(net, args.name, _signers(args.signers)))
+    _run(lambda net: remove_org(net, MarketGovernance(), args.name, _signers(args.signers)))
     print(f"[org] {args.name} removed")
     return 0
 

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from flexledger import bootstrap
 from gateway.blocks import LedgerTransaction, ledger_transactions
 from gateway.client import connect_from_profile
+from gateway.retry import SETTLE_RETRY
 from network.binaries import BinariesMissing, fabric_build, locate
 from network.layout import Layout
 from network.manager import Network
@@ -143,7 +145,7 @@ def every_committed_transaction_is_valid(request: pytest.FixtureRequest, provoke
     live: LiveNetwork = request.getfixturevalue("live_network")
     if not live.profile("auditor").exists():
         return  # the module took the network down and left it down
-    with connect_from_profile(live.profile("auditor"), "admin") as gw:
+    with connect_from_profile(live.profile("auditor"), "admin", endorse_retry=SETTLE_RETRY) as gw:
         transactions = ledger_transactions(gw.get_network(live.net.topo.channel), live.net.topo.channel)
     bad = provoked_invalid.unexpected(transactions)
     assert not bad, "committed transactions that are not VALID and that no test provoked:\n" + "\n".join(
@@ -156,7 +158,7 @@ def live_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNetwo
     env = {**os.environ, "FLEXLEDGER_HOME": str(home), "FLEXLEDGER_BASE_PORT": str(IT_BASE_PORT)}
     net = Network(topo=default_topology(IT_BASE_PORT), layout=Layout(home), progress=lambda m: print(m, flush=True))
     try:
-        net.up()
+        bootstrap.up(net)
         yield LiveNetwork(net, env)
     finally:
         pids = {name: read_pid(net.layout, name) for name in recorded_names(net.layout)}

@@ -5,6 +5,7 @@ every peer ends at one height."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gateway import CommitError, Timeouts, connect_from_profile
 from gateway.blocks import committed_transaction
 from gateway.errors import CommitStatusError, GatewayError, SubmitError
+from gateway.retry import SETTLE_RETRY
 from network.manager import Network
 from network.processes import read_pid
 from tests.integration.conftest import LiveNetwork
@@ -26,7 +28,8 @@ from tests.small_feeder import small_baseline
 
 DEVICES_PER_AGGREGATOR = 24
 GATE_SECONDS = 150
-CLIENT_TIMEOUTS = Timeouts(commit_status=25, discovery_settle=8)
+CLIENT_TIMEOUTS = Timeouts(commit_status=25)
+CLIENT_RETRY = dataclasses.replace(SETTLE_RETRY, discovery_settle=8)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -61,18 +64,18 @@ def _market(live: LiveNetwork) -> tuple[str, dict[str, list[str]]]:
     now = dt.datetime.now(dt.UTC)
     day = now.date().isoformat()
     market = f"fault-{uuid.uuid4().hex[:6]}"
-    with connect_from_profile(profiles / "dso.json", "operator") as gw:
+    with connect_from_profile(profiles / "dso.json", "operator", endorse_retry=SETTLE_RETRY) as gw:
         dso = _contract(gw)
         dso.submit("PublishNetwork", json.dumps(FEEDER))
         dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
-        with connect_from_profile(profiles / "dso.json", "settlement") as sgw:
+        with connect_from_profile(profiles / "dso.json", "settlement", endorse_retry=SETTLE_RETRY) as sgw:
             _contract(sgw).submit("Deposit", "dsoMSP", "100000")
         dso.submit("RequestFlexibility", json.dumps({
             "id": market, "day": day, "gate_opens": _iso(now - dt.timedelta(minutes=1)),
             "gate_closes": _iso(now + dt.timedelta(seconds=GATE_SECONDS)), "budget_cents": 50000, "feeder": "F1"}))
     devices: dict[str, list[str]] = {}
     for org in ("agg1", "agg2"):
-        with connect_from_profile(profiles / f"{org}.json", "trader") as gw:
+        with connect_from_profile(profiles / f"{org}.json", "trader", endorse_retry=SETTLE_RETRY) as gw:
             agg = _contract(gw)
             agg.submit("EnrolInMarket", market)
             ids = [f"{org}-fd-{uuid.uuid4().hex[:6]}" for _ in range(DEVICES_PER_AGGREGATOR)]
@@ -86,7 +89,7 @@ def _market(live: LiveNetwork) -> tuple[str, dict[str, list[str]]]:
 def test_a_bid_stream_survives_a_peer_and_the_raft_leader_being_killed(live_network: LiveNetwork) -> None:
     net = live_network.net
     market, devices = _market(live_network)
-    with connect_from_profile(net.layout.profiles / "auditor.json", "inspector") as gw:
+    with connect_from_profile(net.layout.profiles / "auditor.json", "inspector", endorse_retry=SETTLE_RETRY) as gw:
         funds_before = json.loads(_contract(gw).evaluate("TotalFunds"))["total_cents"]
     leader = raft_leader(net)
     outcomes: dict[str, tuple[str, str]] = {}  # bid id -> (committed | failed | unknown, tx id or error)
@@ -107,7 +110,8 @@ def test_a_bid_stream_survives_a_peer_and_the_raft_leader_being_killed(live_netw
         with lock:
             outcomes[bid_id] = result
 
-    gateways = {org: connect_from_profile(net.layout.profiles / f"{org}.json", "trader", CLIENT_TIMEOUTS)
+    gateways = {org: connect_from_profile(net.layout.profiles / f"{org}.json", "trader", CLIENT_TIMEOUTS,
+                                          endorse_retry=CLIENT_RETRY)
                 for org in devices}  # fmt: skip
     try:
         with ThreadPoolExecutor(8) as pool:
@@ -139,7 +143,7 @@ def test_a_bid_stream_survives_a_peer_and_the_raft_leader_being_killed(live_netw
         time.sleep(1)
     users = {"dso": "operator", "agg1": "trader", "agg2": "trader", "auditor": "inspector"}
     for org, user in users.items():
-        with connect_from_profile(net.layout.profiles / f"{org}.json", user) as gw:
+        with connect_from_profile(net.layout.profiles / f"{org}.json", user, endorse_retry=SETTLE_RETRY) as gw:
             network = gw.get_network("flexchannel")
             for bid_id, tx_id in committed.items():
                 assert committed_transaction(network, "flexchannel", tx_id).validation_code == "VALID", (org, bid_id)

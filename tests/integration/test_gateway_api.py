@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.profile import load_profile
+from gateway.retry import SETTLE_RETRY
 from restapi import create_app
 from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
@@ -210,7 +211,7 @@ def test_an_auditor_cannot_write_through_the_api_nor_the_chaincode(api):
         assert r.status_code == 403, path
     from gateway import EndorseError, connect_from_profile
 
-    with connect_from_profile(api.live.profile("auditor"), "inspector") as gw:
+    with connect_from_profile(api.live.profile("auditor"), "inspector", endorse_retry=SETTLE_RETRY) as gw:
         c = gw.get_network("flexchannel").get_contract("flexledger")
         with pytest.raises(EndorseError) as err:
             c.submit("RegisterDevice", json.dumps({"id": uid("d"), "type": "load", "max_power_mw": 1,

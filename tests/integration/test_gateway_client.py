@@ -13,6 +13,7 @@ from gateway import CommitError, EndorseError, EvaluateError, connect_from_profi
 from gateway.events import Checkpoint
 from gateway.offline import sign_digest, submit_offline
 from gateway.profile import load_profile
+from gateway.retry import SETTLE_RETRY
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 from tests.small_feeder import small_baseline
@@ -32,7 +33,7 @@ def device(**overrides: object) -> str:
 
 @pytest.fixture(scope="module")
 def dso(live_network: LiveNetwork):
-    with connect_from_profile(live_network.profile("dso"), "operator") as gw:
+    with connect_from_profile(live_network.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:
         c = contract(gw, live_network, "dso")
         c.submit("PublishNetwork", json.dumps(FEEDER))
         yield c
@@ -40,7 +41,7 @@ def dso(live_network: LiveNetwork):
 
 @pytest.fixture(scope="module")
 def trader(live_network: LiveNetwork, dso):
-    with connect_from_profile(live_network.profile("agg1"), "trader") as gw:
+    with connect_from_profile(live_network.profile("agg1"), "trader", endorse_retry=SETTLE_RETRY) as gw:
         yield contract(gw, live_network, "agg1")
 
 
@@ -107,7 +108,7 @@ def test_offline_signing_with_the_key_held_elsewhere(live_network: LiveNetwork, 
     profile = load_profile(live_network.profile("agg1"))
     files = profile.identities["trader"]
     key_pem = files.key.read_bytes()
-    with connect_from_profile(profile, "trader") as gw:
+    with connect_from_profile(profile, "trader", endorse_retry=SETTLE_RETRY) as gw:
         gw.signer = None  # from here on, nothing in this process signs
         c = gw.get_network(profile.channel).get_contract(profile.chaincode)
         asked: list[bytes] = []
@@ -128,7 +129,7 @@ def test_chaincode_events_replay_and_resume_from_checkpoint(live_network: LiveNe
     now = dt.datetime.now(dt.UTC)
     day = now.date().isoformat()
     dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
-    with connect_from_profile(live_network.profile("dso"), "settlement") as gw:
+    with connect_from_profile(live_network.profile("dso"), "settlement", endorse_retry=SETTLE_RETRY) as gw:
         contract(gw, live_network, "dso").submit("Deposit", "dsoMSP", "100000")
     market = f"ev-{uuid.uuid4().hex[:8]}"
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731

@@ -5,6 +5,7 @@ service must say which organisations agreed and which one differed."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -14,8 +15,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway import EndorseError, Timeouts, connect_from_profile
+from gateway import EndorseError, connect_from_profile
 from gateway.profile import load_profile
+from gateway.retry import SETTLE_RETRY
 from network.manager import Network
 from restapi import create_app
 from restapi.auth import TOKEN_FILE, TokenStore
@@ -47,17 +49,17 @@ def cleared_market_ready(net: Network) -> str:
     day = now.date().isoformat()
     market = f"fault-{uuid.uuid4().hex[:6]}"
     # a network that has just started, on a loaded machine: give gossip time to converge
-    with connect_from_profile(profiles / "dso.json", "operator", Timeouts(discovery_settle=120)) as gw:
+    with connect_from_profile(profiles / "dso.json", "operator", endorse_retry=dataclasses.replace(SETTLE_RETRY, discovery_settle=120)) as gw:
         dso = gw.get_network("flexchannel").get_contract("flexledger")
         dso.submit("PublishNetwork", json.dumps(FEEDER))
         dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
-        with connect_from_profile(profiles / "dso.json", "settlement") as sgw:
+        with connect_from_profile(profiles / "dso.json", "settlement", endorse_retry=SETTLE_RETRY) as sgw:
             sgw.get_network("flexchannel").get_contract("flexledger").submit("Deposit", "dsoMSP", "100000")
         closes = now + dt.timedelta(seconds=GATE_SECONDS)
         dso.submit("RequestFlexibility", json.dumps({
             "id": market, "day": day, "gate_opens": iso(now - dt.timedelta(minutes=1)), "gate_closes": iso(closes),
             "budget_cents": 50000, "feeder": "F1"}))
-    with connect_from_profile(profiles / "agg1.json", "trader") as gw:
+    with connect_from_profile(profiles / "agg1.json", "trader", endorse_retry=SETTLE_RETRY) as gw:
         agg = gw.get_network("flexchannel").get_contract("flexledger")
         device = f"fd-{uuid.uuid4().hex[:6]}"
         agg.submit("RegisterDevice", json.dumps({"id": device, "type": "load", "max_power_mw": 0.05,
@@ -87,7 +89,7 @@ def test_divergent_clearing_fails_before_ordering_naming_who_agreed_and_who_diff
     market = cleared_market_ready(faulty)
     profiles = faulty.layout.profiles
     heights = _heights(faulty)
-    with connect_from_profile(profiles / "dso.json", "operator") as gw:
+    with connect_from_profile(profiles / "dso.json", "operator", endorse_retry=SETTLE_RETRY) as gw:
         contract = gw.get_network("flexchannel").get_contract("flexledger")
         with pytest.raises(EndorseError) as err:
             contract.submit("ClearMarket", market)
@@ -100,7 +102,7 @@ def test_divergent_clearing_fails_before_ordering_naming_who_agreed_and_who_diff
         assert f"differed: {bad}" in str(err.value)
     tx = live_network.cli("tx", "submit", "--org", "dso", "--user", "operator", "ClearMarket", market)
     assert tx.returncode != 0 and f"differed: {bad}" in tx.stderr, tx.stderr
-    with connect_from_profile(profiles / "dso.json", "operator") as gw:
+    with connect_from_profile(profiles / "dso.json", "operator", endorse_retry=SETTLE_RETRY) as gw:
         contract = gw.get_network("flexchannel").get_contract("flexledger")
         # nothing was ordered: the market is still uncleared
         assert json.loads(contract.evaluate("ReadMarket", market))["status"] != "cleared"

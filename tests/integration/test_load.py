@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gateway import connect_from_profile
 from gateway.blocks import committed_transaction
+from gateway.retry import SETTLE_RETRY
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER, small_baseline
 
@@ -36,7 +37,7 @@ def _contract(gw):
 
 
 def _publish_network(live: LiveNetwork) -> None:
-    with connect_from_profile(live.profile("dso"), "operator") as gw:
+    with connect_from_profile(live.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:
         _contract(gw).submit("PublishNetwork", json.dumps(SMALL_FEEDER))
 
 
@@ -44,7 +45,7 @@ def _devices(live: LiveNetwork, count: int) -> dict[tuple[str, str], list[str]]:
     """``count`` devices per aggregator identity (each bids once per market with each device)."""
     devices = {}
     for org, user in AGGREGATORS:
-        with connect_from_profile(live.profile(org), user) as gw:
+        with connect_from_profile(live.profile(org), user, endorse_retry=SETTLE_RETRY) as gw:
             agg = _contract(gw)
             ids = [f"ld-{uuid.uuid4().hex[:10]}" for _ in range(count)]
             with ThreadPoolExecutor(16) as pool:
@@ -61,10 +62,10 @@ def _markets(live: LiveNetwork) -> tuple[str, str, dt.datetime]:
     gate = {"gate_opens": _iso(now - dt.timedelta(minutes=1)), "gate_closes": _iso(closes)}
     tag = uuid.uuid4().hex[:6]
     capacity, flex = f"load-cap-{tag}", f"load-flex-{tag}"
-    with connect_from_profile(live.profile("dso"), "settlement") as gw:
+    with connect_from_profile(live.profile("dso"), "settlement", endorse_retry=SETTLE_RETRY) as gw:
         for msp in ("dsoMSP", "agg1MSP", "agg2MSP"):
             _contract(gw).submit("Deposit", msp, "1000000")
-    with connect_from_profile(live.profile("dso"), "operator") as gw:
+    with connect_from_profile(live.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:
         dso = _contract(gw)
         dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
         dso.submit("CreateMarket", json.dumps({"id": capacity, "kind": "capacity_day_ahead", "feeder": "F1",
@@ -74,7 +75,7 @@ def _markets(live: LiveNetwork) -> tuple[str, str, dt.datetime]:
                                                         "limits": [{"feeder": "F1", "period": 0, "capacity_mw": 1.0}]}))
         dso.submit("RequestFlexibility", json.dumps({"id": flex, "day": day, "budget_cents": 10000, **gate}))
     for org in ("agg1", "agg2"):
-        with connect_from_profile(live.profile(org), "trader") as gw:
+        with connect_from_profile(live.profile(org), "trader", endorse_retry=SETTLE_RETRY) as gw:
             for market in (capacity, flex):
                 _contract(gw).submit("EnrolInMarket", market)
     return capacity, flex, closes
@@ -86,7 +87,7 @@ def test_500_bids_under_load_are_each_committed_once_and_money_is_conserved(live
     _publish_network(live_network)
     devices = _devices(live_network, per_identity)
     capacity, flex, closes = _markets(live_network)
-    with connect_from_profile(live_network.profile("auditor"), "inspector") as gw:
+    with connect_from_profile(live_network.profile("auditor"), "inspector", endorse_retry=SETTLE_RETRY) as gw:
         funds_before = json.loads(_contract(gw).evaluate("TotalFunds"))["total_cents"]
 
     jobs = []
@@ -103,7 +104,7 @@ def test_500_bids_under_load_are_each_committed_once_and_money_is_conserved(live
     committed: dict[str, str] = {}
     failures: list[str] = []
     lock = threading.Lock()
-    gateways = {identity: connect_from_profile(live_network.profile(identity[0]), identity[1])
+    gateways = {identity: connect_from_profile(live_network.profile(identity[0]), identity[1], endorse_retry=SETTLE_RETRY)
                 for identity in AGGREGATORS}  # fmt: skip
 
     def place(identity: tuple[str, str], doc: dict) -> None:
@@ -126,7 +127,7 @@ def test_500_bids_under_load_are_each_committed_once_and_money_is_conserved(live
     assert not failures, f"{len(failures)} of {BIDS} bids failed under load, e.g. {failures[:3]}"
     assert len(committed) == BIDS
 
-    with connect_from_profile(live_network.profile("auditor"), "inspector") as gw:
+    with connect_from_profile(live_network.profile("auditor"), "inspector", endorse_retry=SETTLE_RETRY) as gw:
         auditor = _contract(gw)
         listed = [b["id"] for market in (capacity, flex) for b in json.loads(auditor.evaluate("ListBids", market))]
         assert len(listed) == len(set(listed)), "a bid is on the ledger twice"
@@ -136,11 +137,11 @@ def test_500_bids_under_load_are_each_committed_once_and_money_is_conserved(live
             assert committed_transaction(network, "flexchannel", tx_id).validation_code == "VALID", bid_id
 
     time.sleep(max(0.0, (closes - dt.datetime.now(dt.UTC)).total_seconds() + 2))
-    with connect_from_profile(live_network.profile("dso"), "operator") as gw:
+    with connect_from_profile(live_network.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:
         _contract(gw).submit("ClearMarket", capacity)
-    with connect_from_profile(live_network.profile("dso"), "settlement") as gw:
+    with connect_from_profile(live_network.profile("dso"), "settlement", endorse_retry=SETTLE_RETRY) as gw:
         _contract(gw).submit("SettleMarket", capacity)
-    with connect_from_profile(live_network.profile("auditor"), "inspector") as gw:
+    with connect_from_profile(live_network.profile("auditor"), "inspector", endorse_retry=SETTLE_RETRY) as gw:
         funds_after = json.loads(_contract(gw).evaluate("TotalFunds"))["total_cents"]
         market = json.loads(_contract(gw).evaluate("ReadMarket", capacity))
     assert market["status"] == "settled"

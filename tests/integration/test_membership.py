@@ -8,6 +8,7 @@ organisation added here is removed again, so the network serves the other module
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import socket
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import EvaluateError, Timeouts, connect_from_profile
+from gateway import EvaluateError, connect_from_profile
+from gateway.retry import SETTLE_RETRY
 from network import channel_update
 from network.manager import Network
 from tests.integration.conftest import LiveNetwork
@@ -56,7 +58,7 @@ def peer_heights(live: LiveNetwork, timeout: float = 60) -> dict[str, int | None
 
 
 def contract(live: LiveNetwork, org: str, user: str):
-    gw = connect_from_profile(live.profile(org), user, Timeouts(discovery_settle=120))
+    gw = connect_from_profile(live.profile(org), user, endorse_retry=dataclasses.replace(SETTLE_RETRY, discovery_settle=120))
     return gw, gw.get_network("flexchannel").get_contract("flexledger")
 
 

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from gateway import EndorseError, connect_from_profile
 from gateway.profile import load_profile
+from gateway.retry import SETTLE_RETRY
 from gateway.sealed import SealedBidStore
 from restapi import create_app
 from restapi.auth import TOKEN_FILE, TokenStore
@@ -144,7 +145,7 @@ def test_no_other_organisation_reads_a_sealed_bid_through_the_rest_service(world
 @pytest.mark.parametrize(("org", "user"), [("dso", "operator"), ("agg2", "trader"), ("auditor", "inspector")])
 def test_no_other_organisation_reads_a_sealed_bid_through_the_client_library(world: Sealed, org, user) -> None:
     bid_id = world.bids[world.sealed, "agg1"]["id"]
-    with connect_from_profile(world.live.profile(org), user) as gw:
+    with connect_from_profile(world.live.profile(org), user, endorse_retry=SETTLE_RETRY) as gw:
         contract = gw.get_network("flexchannel").get_contract("flexledger")
         listed = json.loads(contract.evaluate("ListBids", world.sealed))
         mine = next(b for b in listed if b["id"] == bid_id)
@@ -169,7 +170,7 @@ def test_reveal_mismatch_is_refused_and_the_bid_stays_sealed(world: Sealed) -> N
     kept = SealedBidStore(load_profile(world.live.profile("agg1")).wallet).get(bid_id)
     cheaper = kept.bid_json.replace('"price_eur_per_mwh":12.0', '"price_eur_per_mwh":1.0')
     assert cheaper != kept.bid_json
-    with connect_from_profile(world.live.profile("agg1"), "trader") as gw:
+    with connect_from_profile(world.live.profile("agg1"), "trader", endorse_retry=SETTLE_RETRY) as gw:
         contract = gw.get_network("flexchannel").get_contract("flexledger")
         with pytest.raises(EndorseError) as refused:
             contract.submit("RevealBid", bid_id, cheaper, kept.salt)

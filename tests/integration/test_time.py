@@ -12,6 +12,7 @@ from fabric_protos.peer import proposal_pb2
 
 from gateway import EndorseError, connect_from_profile
 from gateway.client import Proposal
+from gateway.retry import SETTLE_RETRY
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 
@@ -41,9 +42,9 @@ def _device() -> str:
 
 @pytest.fixture(scope="module")
 def trader(live_network: LiveNetwork):
-    with connect_from_profile(live_network.profile("dso"), "operator") as gw:  # devices need a published feeder
+    with connect_from_profile(live_network.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:  # devices need a published feeder
         gw.get_network("flexchannel").get_contract("flexledger").submit("PublishNetwork", json.dumps(FEEDER))
-    with connect_from_profile(live_network.profile("agg1"), "trader") as gw:
+    with connect_from_profile(live_network.profile("agg1"), "trader", endorse_retry=SETTLE_RETRY) as gw:
         yield gw.get_network("flexchannel").get_contract("flexledger")
 
 

@@ -48,3 +48,11 @@ def test_the_fabric_client_knows_nothing_of_the_state_folder() -> None:
     """gateway/ connects to the profile it is given; where profiles live is flexledger/'s business."""
     knowing = [str(p.relative_to(ROOT)) for p in (ROOT / "gateway").rglob("*.py") if "FLEXLEDGER_HOME" in p.read_text()]
     assert not knowing, knowing
+
+
+def test_the_network_operations_know_no_market() -> None:
+    """network/ starts nodes and changes the channel; the governance record and the oracle switch are the market's."""
+    market_words = ("InitMarketplace", "GetMarketplace", "MembershipChange", "ORACLE_FAULT", "oracle")
+    knowing = sorted(f"{p.relative_to(ROOT)}: {w}" for p in (ROOT / "network").rglob("*.py")
+                     for w in market_words if w in p.read_text())  # fmt: skip
+    assert not knowing, knowing

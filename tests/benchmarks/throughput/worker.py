@@ -20,6 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from gateway.retry import SETTLE_RETRY
+
 
 def run(jobs: list[Callable[[], None]], concurrency: int) -> dict[str, Any]:
     """Run ``jobs`` with ``concurrency`` threads; latencies of the ones that returned, messages of the rest."""
@@ -48,7 +50,7 @@ def run(jobs: list[Callable[[], None]], concurrency: int) -> dict[str, Any]:
 def client_jobs(job: dict[str, Any]) -> tuple[list[Callable[[], None]], Callable[[], None]]:
     from gateway import connect_from_profile
 
-    gw = connect_from_profile(job["profile"], job["user"])
+    gw = connect_from_profile(job["profile"], job["user"], endorse_retry=SETTLE_RETRY)
     contract = gw.get_network(job["channel"]).get_contract(job["chaincode"])
     jobs = [lambda a=args: contract.submit(job["function"], *a) for args in job["args"]]
     return jobs, gw.close

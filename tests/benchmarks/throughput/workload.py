@@ -15,6 +15,7 @@ from pathlib import Path
 from flexledger.home import profile_path
 from gateway import connect_from_profile
 from gateway.errors import GatewayError
+from gateway.retry import SETTLE_RETRY
 from tests.benchmarks.throughput.worker import run
 from tests.small_feeder import SMALL_FEEDER, small_baseline
 
@@ -51,7 +52,7 @@ class Day:
 
 
 def _contract(home: Path, org: str, user: str):
-    gw = connect_from_profile(profile_path(org, home), user)
+    gw = connect_from_profile(profile_path(org, home), user, endorse_retry=SETTLE_RETRY)
     return gw, gw.get_network("flexchannel").get_contract("flexledger")
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +10,9 @@ import pytest
 from gw_api_support import Env, build
 from gw_pki import PEER_NAME, Issued, TestCA
 
-from gateway.client import Gateway, Timeouts, connect
+from gateway.client import Gateway, connect
 from gateway.identity import X509Identity, signer_from_pem
+from gateway.retry import SETTLE_RETRY
 
 ORGS = ["dsoMSP", "agg1MSP", "agg2MSP"]
 
@@ -43,7 +45,7 @@ def gw(fake, ca: TestCA, user1: Issued) -> Iterator[Gateway]:
     _, port = fake
     gateway = connect(f"127.0.0.1:{port}", X509Identity("agg1MSP", user1.cert_pem),
                       signer_from_pem(user1.key_pem), tls_root_cert=ca.cert_pem, server_name=PEER_NAME,
-                      timeouts=Timeouts(peer_catch_up=1.0))
+                      endorse_retry=dataclasses.replace(SETTLE_RETRY, peer_catch_up=1.0))
     yield gateway
     gateway.close()
 

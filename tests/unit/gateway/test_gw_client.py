@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -217,16 +219,47 @@ def test_the_gateways_own_peer_being_restarted_is_waited_for_too(gw, fake):
 def test_an_unreachable_peer_is_reported_once_the_bound_has_passed(ca, user1, fake):
     from conftest import PEER_NAME
 
-    from gateway.client import Timeouts, connect
+    from gateway.client import connect
     from gateway.identity import signer_from_pem
+    from gateway.retry import SETTLE_RETRY
 
     servicer, port = fake
     servicer.unreachable_endorsements = 1000
     g = connect(f"127.0.0.1:{port}", X509Identity("agg1MSP", user1.cert_pem), signer_from_pem(user1.key_pem),
-                tls_root_cert=ca.cert_pem, server_name=PEER_NAME, timeouts=Timeouts(peer_unreachable=1.0))
+                tls_root_cert=ca.cert_pem, server_name=PEER_NAME,
+                endorse_retry=dataclasses.replace(SETTLE_RETRY, peer_unreachable=1.0))
     with g, pytest.raises(EndorseError, match="connection refused"):
         contract(g).submit("Put", "k-down", "v")
     assert 2 <= [c[0] for c in servicer.calls].count("Endorse") <= 4
+
+
+@pytest.mark.parametrize("transient", ["lagging_refusals", "unreachable_endorsements", "unavailable_endorsements"])
+def test_without_an_endorse_retry_policy_the_library_reports_a_passing_refusal_at_once(ca, user1, fake, transient):
+    from conftest import PEER_NAME
+
+    from gateway.client import connect
+    from gateway.identity import signer_from_pem
+
+    servicer, port = fake
+    setattr(servicer, transient, 1)
+    g = connect(f"127.0.0.1:{port}", X509Identity("agg1MSP", user1.cert_pem), signer_from_pem(user1.key_pem),
+                tls_root_cert=ca.cert_pem, server_name=PEER_NAME)
+    with g, pytest.raises(EndorseError):
+        contract(g).submit("Put", f"k-{transient}", "v")
+    assert [c[0] for c in servicer.calls].count("Endorse") == 1
+
+
+def test_an_endorse_retry_policy_waits_only_for_the_causes_it_names() -> None:
+    from gateway.retry import EndorseRetry
+
+    policy = EndorseRetry(discovery_settle=10, peer_catch_up=0, peer_unreachable=2)
+    assert policy.wait_before_retry(1, discovering=True, unreachable=False, lagging=False) == policy.PAUSE
+    assert policy.wait_before_retry(11, discovering=True, unreachable=False, lagging=False) is None
+    assert policy.wait_before_retry(1, discovering=False, unreachable=True, lagging=False) == policy.PAUSE
+    assert policy.wait_before_retry(3, discovering=False, unreachable=True, lagging=False) is None
+    assert policy.wait_before_retry(0, discovering=False, unreachable=False, lagging=True) is None
+    with pytest.raises(ValueError, match="peer_catch_up"):
+        EndorseRetry(peer_catch_up=-1)
 
 
 def test_a_gateway_never_closes_a_channel_it_did_not_open(gw, user1):

@@ -25,3 +25,26 @@ def test_record_schemas_name_their_fields(env):
     assert {"id", "market_id", "device", "periods", "products", "owner", "status"} <= set(schemas["Bid"]["properties"])
     assert {"from", "to", "amount_cents"} <= set(schemas["Trade"]["properties"])
     assert schemas["Page_Device_"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/Device"}
+
+
+#: Routes whose answer is still untyped (a schema with a title only): the wholesale modules' (issue 12 left
+#: them; their records are not yet in contract/records.py). The set may only shrink.
+UNTYPED_YET = {
+    "PUT /spot/exchange-keys", "POST /spot/sessions", "GET /spot/sessions", "GET /spot/sessions/{session_id}",
+    "POST /spot/offers", "POST /spot/sessions/{session_id}/check", "GET /spot/sessions/{session_id}/book",
+    "POST /spot/sessions/{session_id}/forward", "POST /spot/sessions/{session_id}/results",
+    "POST /spot/sessions/{session_id}/fetch-results", "POST /spot/sessions/{session_id}/settle", "GET /spot/flows",
+    "POST /mfrr/bids", "PUT /mfrr/consents", "GET /mfrr/days/{day}/bids", "GET /mfrr/days/{day}/activations",
+    "POST /mfrr/days/{day}/forward", "POST /mfrr/activations", "POST /mfrr/days/{day}/fetch-activations",
+    "POST /mfrr/activations/{activation_id}/delivery", "POST /mfrr/activations/{activation_id}/settle",
+    "GET /audit/funds",
+}  # fmt: skip
+
+
+def test_every_answer_schema_says_what_comes_back_but_the_listed_wholesale_ones(env):
+    spec = env.agg1.get("/openapi.json").json()
+    untyped = {f"{method.upper()} {path}"
+               for path, operations in spec["paths"].items() for method, operation in operations.items()
+               for status, response in operation["responses"].items() if status.startswith("2")
+               if set(response.get("content", {}).get("application/json", {}).get("schema", {"type": 0})) <= {"title"}}
+    assert untyped == UNTYPED_YET

@@ -151,3 +151,18 @@ def test_a_markets_sealing_is_asked_once_its_gate_has_opened_and_every_time_befo
     now[0] = 2_001.0  # the gate has opened: the answer is final
     assert not modes.is_sealed(evaluate, "M") and not modes.is_sealed(evaluate, "M")
     assert len(asked) == 3
+
+
+def test_the_audit_command_prints_the_typed_verification() -> None:
+    from contract.verification import AcCheck, CommitmentCheck, Verification
+    from flexledger.commands.audit import _text
+
+    out = Verification(market_id="M", mechanism=None, stored_result_hash="h", recomputed_result_hash="h",
+                       input_hash_matches=True, matches=True, outcome_matches=True, differences=[],
+                       commitments=CommitmentCheck(sealed=True, verified=False, revealed=2, unrevealed=["S3"],
+                                                   problems=["S1: the revealed bid names another device"]),
+                       ac_check=AcCheck(ok=False, error="no converged power flow"))  # fmt: skip
+    assert _text(out).splitlines() == ["market M: result hash matches", "sealed bids: COMMITMENTS DO NOT VERIFY",
+                                       "  ! S1: the revealed bid names another device",
+                                       "  unrevealed (excluded): S3", "AC check failed: no converged power flow"]
+    assert not out.verified
