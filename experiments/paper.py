@@ -204,18 +204,7 @@ def network(feeder: Feeder) -> dict[str, Any]:
         "v_max_pu": feeder.v_max_pu,
         "v_slack_pu": feeder.v_slack_pu,
         "nodes": [{"id": n, "slack": True} if n == feeder.slack else {"id": n} for n in feeder.nodes],
-        "branches": [
-            {
-                "id": b.id,
-                "from": b.from_node,
-                "to": b.to_node,
-                "r_pu": b.r_pu,
-                "x_pu": b.x_pu,
-                "p_max_mw": b.p_max_mw,
-                "q_max_mvar": b.q_max_mvar,
-            }
-            for b in feeder.branches
-        ],
+        "branches": [b.to_document() for b in feeder.branches],
     }
 
 

@@ -45,6 +45,11 @@ class Branch:
     p_max_mw: float | None  # None: no limit
     q_max_mvar: float | None
 
+    def to_document(self) -> dict[str, Any]:
+        """The branch as the clearing input document writes it (the experiments' feeders too)."""
+        return {"id": self.id, "from": self.from_node, "to": self.to_node, "r_pu": self.r_pu, "x_pu": self.x_pu,
+                "p_max_mw": self.p_max_mw, "q_max_mvar": self.q_max_mvar}
+
 
 @dataclass(frozen=True)
 class BaselineRow:
@@ -121,18 +126,7 @@ class FlexInstance:
                 "v_max_pu": self.v_max_pu,
                 "v_slack_pu": self.v_slack_pu,
                 "nodes": [{"id": n.id, "slack": n.slack} for n in self.nodes],
-                "branches": [
-                    {
-                        "id": b.id,
-                        "from": b.from_node,
-                        "to": b.to_node,
-                        "r_pu": b.r_pu,
-                        "x_pu": b.x_pu,
-                        "p_max_mw": b.p_max_mw,
-                        "q_max_mvar": b.q_max_mvar,
-                    }
-                    for b in self.branches
-                ],
+                "branches": [b.to_document() for b in self.branches],
             },
             "baseline": [
                 {
