@@ -16,9 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clearing import canonical
-
-RESULT_SCHEMA = "flexledger.spot-result/1"
-ACTIVATION_SCHEMA = "flexledger.mfrr-activation/1"
+from contract.wholesale import RESULT_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.documents import ACTIVATION_SCHEMA, ExchangeKey, result_document, sign_results
+from adapters.documents import ExchangeKey, result_document, sign_results
 from adapters.drop import FileExchange, FileTso, read_json, write_json
+from contract.wholesale import ACTIVATION_SCHEMA
 
 
 class FakeExchange:

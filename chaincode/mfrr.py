@@ -30,11 +30,10 @@ from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition
 from chaincode.state import key
 from clearing import limits, wholesale
 from clearing.limits import echo
+from contract.wholesale import ACTIVATION_FIELDS, MFRR_BID_FIELDS, MFRR_CONSENT_FIELDS, MFRR_CONSENT_REQUIRED
 
 DIRECTIONS = ("up", "down")
 OPEN = ("forwarded", "curtailed")  # a bid the TSO may still activate
-_BID_FIELDS = ("id", "device", "day", "period", "direction", "quantity_mw", "price_eur_per_mwh")
-_ACTIVATION_FIELDS = ("id", "bid_id", "quantity_mw")
 
 
 def scope(activation_id: str) -> str:
@@ -71,7 +70,7 @@ async def load_bid(tx: Tx, bid_id: str, field: str) -> dict[str, Any]:
 
 async def submit_mfrr_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
-    doc = validate.obj(validate.parse_json(bid_json, "bid"), "bid", _BID_FIELDS, _BID_FIELDS)
+    doc = validate.obj(validate.parse_json(bid_json, "bid"), "bid", MFRR_BID_FIELDS, MFRR_BID_FIELDS)
     bid_id = validate.ident(doc["id"], "bid.id")
     day = clock.parse_day(doc["day"], "bid.day")
     baseline = await grid.baseline_of(tx, day, "bid.day")
@@ -102,7 +101,7 @@ async def set_mfrr_consent(tx: Tx, consent_json: str) -> dict[str, Any]:
     """The device's manager allows (or stops) offering its undispatched local flexibility to the TSO."""
     await governance.require(tx, "aggregator")
     doc = validate.obj(validate.parse_json(consent_json, "consent"), "consent",
-                       ("device", "allow", "price_eur_per_mwh"), ("device", "allow"))
+                       MFRR_CONSENT_FIELDS, MFRR_CONSENT_REQUIRED)
     device = await grid.managed_device(tx, doc["device"], "consent.device")
     price = doc.get("price_eur_per_mwh")
     if price is not None:
@@ -121,8 +120,8 @@ async def load_activation(tx: Tx, activation_id: str, field: str = "activationId
 async def activate_mfrr(tx: Tx, activation_json: str) -> dict[str, Any]:
     """The TSO activates a forwarded bid; refused if the bid or the network does not allow it."""
     await governance.require(tx, "tso")
-    doc = validate.obj(validate.parse_json(activation_json, "activation"), "activation", _ACTIVATION_FIELDS,
-                       _ACTIVATION_FIELDS)
+    doc = validate.obj(validate.parse_json(activation_json, "activation"), "activation", ACTIVATION_FIELDS,
+                       ACTIVATION_FIELDS)
     activation_id = validate.ident(doc["id"], "activation.id")
     if await tx.ledger.get(key("mfrractivation", activation_id)) is not None:
         raise Conflict("activation.id", f"mFRR activation {activation_id} already exists")

@@ -38,13 +38,19 @@ from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbi
 from chaincode.state import key
 from clearing import canonical, limits, wholesale
 from clearing.limits import echo
+from contract.wholesale import (
+    BOOK_SCHEMA,
+    EXCHANGE_KEY_FIELDS,
+    RESULT_DOCUMENT_FIELDS,
+    RESULT_SCHEMA,
+    RESULT_TRADE_FIELDS,
+    RESULTS_FIELDS,
+    SPOT_OFFER_FIELDS,
+    SPOT_SESSION_FIELDS,
+)
 
-BOOK_SCHEMA = "flexledger.spot-book/1"
-RESULT_SCHEMA = "flexledger.spot-result/1"
 VENUES = ("day_ahead", "intraday")
 SIDES = ("sell", "buy")
-_SESSION_FIELDS = ("id", "day", "venue", "exchange", "gate_closes")
-_OFFER_FIELDS = ("id", "session_id", "device", "side", "quantity_mw", "price_eur_per_mwh")
 
 
 def scope(session_id: str) -> str:
@@ -56,8 +62,8 @@ def scope(session_id: str) -> str:
 async def publish_exchange_key(tx: Tx, key_json: str) -> dict[str, Any]:
     """The DSO publishes (or rotates) the key an exchange signs its results with."""
     await governance.require(tx, "dso")
-    doc = validate.obj(validate.parse_json(key_json, "exchangeKey"), "exchangeKey", ("exchange", "public_key_pem"),
-                       ("exchange", "public_key_pem"))
+    doc = validate.obj(validate.parse_json(key_json, "exchangeKey"), "exchangeKey", EXCHANGE_KEY_FIELDS,
+                       EXCHANGE_KEY_FIELDS)
     name = validate.ident(doc["exchange"], "exchangeKey.exchange")
     pem = doc["public_key_pem"]
     if not isinstance(pem, str) or len(pem) > limits.TEXT_MAX_LENGTH * 4:
@@ -90,7 +96,8 @@ async def load_session(tx: Tx, session_id: str, field: str = "sessionId") -> dic
 
 async def create_spot_session(tx: Tx, session_json: str) -> dict[str, Any]:
     await governance.require(tx, "dso")
-    doc = validate.obj(validate.parse_json(session_json, "session"), "session", _SESSION_FIELDS, _SESSION_FIELDS)
+    doc = validate.obj(validate.parse_json(session_json, "session"), "session", SPOT_SESSION_FIELDS,
+                       SPOT_SESSION_FIELDS)
     session_id = validate.ident(doc["id"], "session.id")
     day = clock.parse_day(doc["day"], "session.day")
     if doc["venue"] not in VENUES:
@@ -115,7 +122,7 @@ async def create_spot_session(tx: Tx, session_json: str) -> dict[str, Any]:
 async def submit_spot_offer(tx: Tx, offer_json: str) -> dict[str, Any]:
     """An aggregator's offer for a device it manages, while the session's gate is open."""
     await governance.require(tx, "aggregator")
-    doc = validate.obj(validate.parse_json(offer_json, "offer"), "offer", _OFFER_FIELDS, _OFFER_FIELDS)
+    doc = validate.obj(validate.parse_json(offer_json, "offer"), "offer", SPOT_OFFER_FIELDS, SPOT_OFFER_FIELDS)
     offer_id = validate.ident(doc["id"], "offer.id")
     session = await load_session(tx, validate.ident(doc["session_id"], "offer.session_id"), "offer.session_id")
     clock.require_not_behind(tx)
@@ -224,7 +231,7 @@ async def list_spot_sessions(tx: Tx, day: str) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- exchange results
 def _signed_document(envelope: Any, public: Ed25519PublicKey) -> dict[str, Any]:
-    doc = validate.obj(envelope, "results", ("document", "signature"), ("document", "signature"))
+    doc = validate.obj(envelope, "results", RESULTS_FIELDS, RESULTS_FIELDS)
     signature = doc["signature"]
     if not isinstance(signature, str):
         raise ChaincodeError("results.signature", "must be base64 text")
@@ -257,7 +264,7 @@ def _check_trades(document: dict[str, Any], session: dict[str, Any], offers: dic
     trades, seen = [], set()
     for i, item in enumerate(raw_trades):
         field = f"results.document.trades[{i}]"
-        row = validate.obj(item, field, ("order_id", "accepted_mw"), ("order_id", "accepted_mw"))
+        row = validate.obj(item, field, RESULT_TRADE_FIELDS, RESULT_TRADE_FIELDS)
         order_id = validate.ident(row["order_id"], f"{field}.order_id")
         offer = offers.get(order_id)
         if offer is None or not any(offer.get("forwarded_mw") or []):
@@ -300,9 +307,7 @@ async def record_spot_results(tx: Tx, session_id: str, results_json: str) -> dic
     public = _load_key(exchange_key["public_key_pem"], "exchangeKey")
     envelope = validate.parse_json(results_json, "results")
     document = _signed_document(envelope, public)
-    doc = validate.obj(document, "results.document",
-                       ("schema", "exchange", "session_id", "book_hash", "prices_eur_per_mwh", "trades"),
-                       ("schema", "exchange", "session_id", "book_hash", "prices_eur_per_mwh", "trades"))
+    doc = validate.obj(document, "results.document", RESULT_DOCUMENT_FIELDS, RESULT_DOCUMENT_FIELDS)
     for name, want in (("schema", RESULT_SCHEMA), ("exchange", session["exchange"]), ("session_id", session_id),
                        ("book_hash", session["book_hash"])):
         if doc[name] != want:

@@ -11,6 +11,7 @@ exactly what the ledger holds (routes drop the fields the record did not set).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -172,12 +173,27 @@ class Clearing(Record):
     result: dict[str, Any] | None = None
 
 
+class Transfer(Record):
+    """Money moved from one participant (or outside platform) to another by a settlement."""
+
+    payer: str | None = Field(default=None, alias="from")
+    payee: str | None = Field(default=None, alias="to")
+    amount_cents: int | None = None
+
+
+class Release(Record):
+    """Escrow a settlement gave back to its participant."""
+
+    participant: str | None = None
+    amount_cents: int | None = None
+
+
 class Settlement(Record):
     """The funds a settlement moved (``SettleMarket``)."""
 
     market_id: str | None = None
-    transfers: list[dict[str, Any]] | None = None
-    released: list[dict[str, Any]] | None = None
+    transfers: list[Transfer] | None = None
+    released: list[Release] | None = None
     result_hash: str | None = None
     settled_at: str | None = None
     tx_id: str | None = None
@@ -235,6 +251,13 @@ class HistoryEntry(Record):
     value: Any = None
 
 
+class TotalFunds(Record):
+    """The sum of all balances, available and escrowed (``TotalFunds``): what conservation is checked against."""
+
+    total_cents: int | None = None
+    participants: int | None = None
+
+
 # ------------------------------------------------------------------------------------------ documents
 # What a caller sends; the chaincode refuses any other field and names it.
 
@@ -253,18 +276,19 @@ DEVICE_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "
 
 #: The records docs/chaincode-api.md lists, in its order.
 DOCUMENTED = (Marketplace, Device, Market, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing, Settlement,
-              Network, Baseline, CapacityLimits, Portfolio, HistoryEntry)
+              Transfer, Release, Network, Baseline, CapacityLimits, Portfolio, HistoryEntry, TotalFunds)
 
 
 def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "").replace(" | None", "")
-    return text.replace("contract.records.", "").replace("__main__.", "")  # run as a module, or imported
+    text = str(annotation).replace(" | None", "")
+    return re.sub(r"\b(?:typing|contract\.\w+|__main__)\.", "", text)  # run as a module, or imported
 
 
-def markdown() -> str:
-    """The "Records" section of docs/chaincode-api.md (``python -m contract.records`` prints it)."""
+def markdown(models: tuple[type[Record], ...] = DOCUMENTED) -> str:
+    """A records table of docs/chaincode-api.md (``python -m contract.records`` prints this module's,
+    ``python -m contract.wholesale`` the wholesale one)."""
     lines = ["| record | fields |", "| --- | --- |"]
-    for model in DOCUMENTED:
+    for model in models:
         fields = ", ".join(f"`{info.alias or name}`: {_type_name(info.annotation)}"
                            for name, info in model.model_fields.items())
         doc = (model.__doc__ or "").strip().replace("``", "`")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from chaincode.contract import FlexledgerContract
-from contract import records
+from contract import records, wholesale
 from contract.kinds import RESPONSE_STATUS
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "chaincode-api.md").read_text()
@@ -26,12 +26,16 @@ def _contract_functions() -> set[str]:
 
 
 def test_every_function_of_the_contract_is_documented_and_no_other():
-    records_table = {m.__name__ for m in records.DOCUMENTED}
-    assert _documented_functions() - records_table == _contract_functions()
+    # a records row ("| `TotalFunds` — ...") is never read as a function row, though some share the name
+    assert _documented_functions() == _contract_functions()
 
 
 def test_the_records_table_is_the_records_module():
     assert records.markdown() in DOC, "regenerate with: python -m contract.records"
+
+
+def test_the_wholesale_records_table_is_the_wholesale_module():
+    assert records.markdown(wholesale.DOCUMENTED) in DOC, "regenerate with: python -m contract.wholesale"
 
 
 def test_the_documented_documents_name_every_field_the_chaincode_takes():
@@ -41,6 +45,15 @@ def test_the_documented_documents_name_every_field_the_chaincode_takes():
         assert field in rows["PlaceBid"], field
     for field in records.DEVICE_FIELDS:
         assert field in rows["RegisterDevice"], field
+    for function, fields in (("PublishExchangeKey", wholesale.EXCHANGE_KEY_FIELDS),
+                             ("CreateSpotSession", wholesale.SPOT_SESSION_FIELDS),
+                             ("SubmitSpotOffer", wholesale.SPOT_OFFER_FIELDS),
+                             ("RecordSpotResults", wholesale.RESULTS_FIELDS),
+                             ("SubmitMfrrBid", wholesale.MFRR_BID_FIELDS),
+                             ("SetMfrrConsent", wholesale.MFRR_CONSENT_FIELDS),
+                             ("ActivateMfrr", wholesale.ACTIVATION_FIELDS)):
+        for field in fields:
+            assert field in rows[function], (function, field)
 
 
 def test_every_kind_of_refusal_is_documented_with_its_status():
