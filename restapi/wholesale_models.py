@@ -1,12 +1,19 @@
-"""Bodies of the wholesale endpoints (spot and mFRR): shapes and types; the chaincode checks meaning."""
+"""Bodies and answers of the wholesale endpoints (spot and mFRR).
+
+Bodies: shapes and types, with exactly the fields of the chaincode's documents (contract/wholesale.py);
+the chaincode checks meaning. Answers: the ledger's records are contract/wholesale.py's; the models here
+are the answers the REST service composes itself (the adapter relays, the funds audit).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from clearing import limits as lim
+from contract.records import TotalFunds
+from contract.wholesale import MfrrActivation, WholesaleFlows
 from restapi.models import DAY, ID, MW, PRICE, TIME, Body, Period, Quantity
 
 
@@ -63,3 +70,43 @@ class ActivationIn(Body):
 
 class DeliveryIn(Body):
     delivered_mw: float = Field(ge=0, le=lim.MAX_MW)
+
+
+# ------------------------------------------------------------------------------------------ answers
+class TsoBid(BaseModel):
+    """What the TSO platform is sent of an open bid (``adapters.relay.tso_bid``): at most what the network allows."""
+
+    id: str
+    direction: str
+    day: str
+    period: int
+    quantity_mw: float = Field(description="the bid's forwarded MW")
+    price_eur_per_mwh: float
+
+
+class MfrrForwarded(BaseModel):
+    """The open bids of a day sent to the TSO platform (``POST /mfrr/days/{day}/forward``)."""
+
+    day: str
+    bids: list[TsoBid]
+
+
+class Refusal(BaseModel):
+    """An activation request of the TSO platform the ledger refused, and why (the chaincode's message)."""
+
+    id: str
+    reason: str
+
+
+class ActivationsEntered(BaseModel):
+    """The TSO platform's activation requests entered on the ledger (``POST /mfrr/days/{day}/fetch-activations``)."""
+
+    accepted: list[MfrrActivation]
+    refused: list[Refusal]
+
+
+class FundsAudit(TotalFunds):
+    """Total funds with what crossed the boundary through the exchange (``GET /audit/funds``): conservation holds
+    when ``total_cents`` = deposits − withdrawals + ``wholesale.net_in_cents``."""
+
+    wholesale: WholesaleFlows | None = None

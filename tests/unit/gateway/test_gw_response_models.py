@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import FastAPI
+
+from contract.records import Record
+
 
 def test_every_success_response_has_a_schema(env):
     spec = env.agg1.get("/openapi.json").json()
@@ -27,24 +33,39 @@ def test_record_schemas_name_their_fields(env):
     assert schemas["Page_Device_"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/Device"}
 
 
-#: Routes whose answer is still untyped (a schema with a title only): the wholesale modules' (issue 12 left
-#: them; their records are not yet in contract/records.py). The set may only shrink.
-UNTYPED_YET = {
-    "PUT /spot/exchange-keys", "POST /spot/sessions", "GET /spot/sessions", "GET /spot/sessions/{session_id}",
-    "POST /spot/offers", "POST /spot/sessions/{session_id}/check", "GET /spot/sessions/{session_id}/book",
-    "POST /spot/sessions/{session_id}/forward", "POST /spot/sessions/{session_id}/results",
-    "POST /spot/sessions/{session_id}/fetch-results", "POST /spot/sessions/{session_id}/settle", "GET /spot/flows",
-    "POST /mfrr/bids", "PUT /mfrr/consents", "GET /mfrr/days/{day}/bids", "GET /mfrr/days/{day}/activations",
-    "POST /mfrr/days/{day}/forward", "POST /mfrr/activations", "POST /mfrr/days/{day}/fetch-activations",
-    "POST /mfrr/activations/{activation_id}/delivery", "POST /mfrr/activations/{activation_id}/settle",
-    "GET /audit/funds",
-}  # fmt: skip
+def untyped_answers(spec: dict[str, Any]) -> set[str]:
+    """Routes whose 2xx JSON answer has no schema beyond a title (what FastAPI writes for ``-> Any``)."""
+    return {f"{method.upper()} {path}"
+            for path, operations in spec["paths"].items() for method, operation in operations.items()
+            for status, response in operation["responses"].items() if status.startswith("2")
+            if set(response.get("content", {}).get("application/json", {}).get("schema", {"type": 0})) <= {"title"}}
 
 
-def test_every_answer_schema_says_what_comes_back_but_the_listed_wholesale_ones(env):
+def test_an_answer_declared_as_any_is_found_untyped():
+    app = FastAPI()
+
+    @app.get("/loose")
+    def loose() -> Any:
+        return {}
+
+    @app.get("/typed", response_model=Record)
+    def typed() -> Any:
+        return {}
+
+    assert untyped_answers(app.openapi()) == {"GET /loose"}
+
+
+def test_every_answer_schema_says_what_comes_back(env):
+    assert untyped_answers(env.agg1.get("/openapi.json").json()) == set()
+
+
+def test_wholesale_record_schemas_name_their_fields(env):
     spec = env.agg1.get("/openapi.json").json()
-    untyped = {f"{method.upper()} {path}"
-               for path, operations in spec["paths"].items() for method, operation in operations.items()
-               for status, response in operation["responses"].items() if status.startswith("2")
-               if set(response.get("content", {}).get("application/json", {}).get("schema", {"type": 0})) <= {"title"}}
-    assert untyped == UNTYPED_YET
+    schemas = spec["components"]["schemas"]
+    spot = spec["paths"]["/spot/sessions/{session_id}"]["get"]
+    assert spot["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SpotSession"}
+    assert {"book_hash", "offer_counts", "trades", "offers"} <= set(schemas["SpotSession"]["properties"])
+    assert {"delivered_mw", "non_delivered_mw", "paid_cents"} <= set(schemas["MfrrActivation"]["properties"])
+    assert "schema" in schemas["SpotBook"]["properties"]
+    assert {"total_cents", "wholesale"} <= set(schemas["FundsAudit"]["properties"])

@@ -10,9 +10,19 @@ from gw_api_support import Env, build
 from gw_chain_ledger import IDENTITIES, ChainLedger
 from gw_pki import TestCA
 
-from adapters.documents import ExchangeKey
+from adapters.documents import ExchangeKey, result_document, sign_results
 from adapters.fakes import FakeExchange, FakeTsoPlatform
+from contract import wholesale
 from restapi.auth import TokenStore
+from restapi.wholesale_models import (
+    ActivationIn,
+    ExchangeKeyIn,
+    MfrrBidIn,
+    MfrrConsentIn,
+    SignedResultsIn,
+    SpotOfferIn,
+    SpotSessionIn,
+)
 
 DAY = "2026-11-21"
 
@@ -34,6 +44,19 @@ def ok(response) -> dict:
     return response.json()
 
 
+def open_spot_session(env: Env) -> ExchangeKey:
+    """The exchange EPEX's key published, its session DA1 open, agg1's sell offer S1 in it; the key signs."""
+    key = ExchangeKey.generate()
+    dso, op = env.dso, env.auth("operator")
+    ok(dso.put("/spot/exchange-keys", headers=op, json={"exchange": "EPEX", "public_key_pem": key.public_pem()}))
+    ok(dso.post("/spot/sessions", headers=op, json={"id": "DA1", "day": DAY, "venue": "day_ahead",
+                                                    "exchange": "EPEX", "gate_closes": "2026-11-20T11:00:00Z"}))
+    ok(env.agg1.post("/spot/offers", headers=env.auth("trader"), json={
+        "id": "S1", "session_id": "DA1", "device": "D1", "side": "sell", "quantity_mw": [1.0, 1.0, 0.0, 0.0],
+        "price_eur_per_mwh": 40.0}))
+    return key
+
+
 def test_adapter_endpoints_say_which_configuration_is_missing(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("FLEXLEDGER_EXCHANGE_URL", "FLEXLEDGER_EXCHANGE_DROP", "FLEXLEDGER_TSO_URL", "FLEXLEDGER_TSO_DROP"):
         monkeypatch.delenv(name, raising=False)
@@ -48,14 +71,8 @@ def test_spot_and_mfrr_round_trip_through_the_drop(env: Env, tmp_path: Path, mon
     drop = tmp_path / "drop"
     monkeypatch.setenv("FLEXLEDGER_EXCHANGE_DROP", str(drop))
     monkeypatch.setenv("FLEXLEDGER_TSO_DROP", str(drop))
-    key = ExchangeKey.generate()
+    key = open_spot_session(env)
     dso, op = env.dso, env.auth("operator")
-    ok(dso.put("/spot/exchange-keys", headers=op, json={"exchange": "EPEX", "public_key_pem": key.public_pem()}))
-    ok(dso.post("/spot/sessions", headers=op, json={"id": "DA1", "day": DAY, "venue": "day_ahead",
-                                                    "exchange": "EPEX", "gate_closes": "2026-11-20T11:00:00Z"}))
-    ok(env.agg1.post("/spot/offers", headers=env.auth("trader"), json={
-        "id": "S1", "session_id": "DA1", "device": "D1", "side": "sell", "quantity_mw": [1.0, 1.0, 0.0, 0.0],
-        "price_eur_per_mwh": 40.0}))
     r = env.agg1.post("/spot/offers", headers=env.auth("trader"), json={
         "id": "S2", "session_id": "DA1", "device": "D1", "side": "hold", "quantity_mw": [1.0], "price_eur_per_mwh": 1})
     assert r.status_code == 422 and r.json()["error"]["field"] == "side"
@@ -89,3 +106,51 @@ def test_spot_and_mfrr_round_trip_through_the_drop(env: Env, tmp_path: Path, mon
     assert seen["non_delivered_mw"] == 0.1
     r = dso.post("/mfrr/activations", headers=op, json={"id": "A9", "bid_id": "M1", "quantity_mw": 0.1})
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize(("body", "fields", "required"), [
+    (ExchangeKeyIn, wholesale.EXCHANGE_KEY_FIELDS, wholesale.EXCHANGE_KEY_FIELDS),
+    (SpotSessionIn, wholesale.SPOT_SESSION_FIELDS, wholesale.SPOT_SESSION_FIELDS),
+    (SpotOfferIn, wholesale.SPOT_OFFER_FIELDS, wholesale.SPOT_OFFER_FIELDS),
+    (SignedResultsIn, wholesale.RESULTS_FIELDS, wholesale.RESULTS_FIELDS),
+    (MfrrBidIn, wholesale.MFRR_BID_FIELDS, wholesale.MFRR_BID_FIELDS),
+    (MfrrConsentIn, wholesale.MFRR_CONSENT_FIELDS, wholesale.MFRR_CONSENT_REQUIRED),
+    (ActivationIn, wholesale.ACTIVATION_FIELDS, wholesale.ACTIVATION_FIELDS),
+])
+def test_each_rest_body_has_exactly_the_fields_of_the_chaincodes_document(body, fields, required) -> None:
+    assert set(body.model_fields) == set(fields)
+    assert {name for name, field in body.model_fields.items() if field.is_required()} == set(required)
+
+
+def test_wholesale_answers_are_the_ledgers_records_unchanged(env: Env) -> None:
+    """The response models drop nothing and add nothing: each REST answer is the chaincode's answer."""
+    import cc_world
+
+    chain, key = env.ledger.chain, open_spot_session(env)
+    dso, op, agg2, trader2 = env.dso, env.auth("operator"), env.agg2, env.auth("trader2")
+    consent = ok(agg2.put("/mfrr/consents", headers=trader2, json={"device": "D2", "allow": True}))
+    assert consent["price_eur_per_mwh"] is None  # null is the ledger's value, kept
+    ok(agg2.post("/mfrr/bids", headers=trader2, json={"id": "M1", "device": "D2", "day": DAY, "period": 1,
+                                                      "direction": "up", "quantity_mw": 0.5, "price_eur_per_mwh": 80.0}))
+    chain.at("2026-11-20T11:00:00Z")
+    ok(dso.post("/spot/sessions/DA1/check", headers=op))
+    book = ok(env.auditor.get("/spot/sessions/DA1/book", headers=env.auth("inspector")))
+    assert book["book"]["schema"] == wholesale.BOOK_SCHEMA
+    envelope = sign_results(result_document(book["book"], book["book_hash"], [50.0] * 4,
+                                            {"S1": [1.0, 0.5, 0.0, 0.0]}), key)
+    ok(dso.post("/spot/sessions/DA1/results", headers=op, json=envelope))
+    ok(dso.post("/spot/sessions/DA1/settle", headers=env.auth("settlement")))
+    ok(dso.post("/mfrr/activations", headers=env.auth("tina"), json={"id": "A1", "bid_id": "M1",
+                                                                      "quantity_mw": 0.5}))
+    reads = [
+        ("/spot/sessions", "ListSpotSessions", ("",)), (f"/spot/sessions?day={DAY}", "ListSpotSessions", (DAY,)),
+        ("/spot/sessions/DA1", "ReadSpotSession", ("DA1",)), ("/spot/sessions/DA1/book", "ReadSpotBook", ("DA1",)),
+        ("/spot/flows", "WholesaleFlows", ()), (f"/mfrr/days/{DAY}/bids", "ListMfrrBids", (DAY,)),
+        (f"/mfrr/days/{DAY}/activations", "ListMfrrActivations", (DAY,)),
+    ]
+    for path, function, args in reads:
+        assert ok(env.auditor.get(path, headers=env.auth("inspector"))) == chain.invoke(cc_world.AUDITOR, function,
+                                                                                       *args), path
+    funds = ok(env.auditor.get("/audit/funds", headers=env.auth("inspector")))
+    assert funds == {**chain.invoke(cc_world.AUDITOR, "TotalFunds"),
+                     "wholesale": chain.invoke(cc_world.AUDITOR, "WholesaleFlows")}
