@@ -153,10 +153,25 @@ async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
                              f"for this bid's escrow but has {available}")
 
 
+def _placement_keys(tx: Tx, doc: dict[str, Any]) -> list[str]:
+    """The keys every successful placement reads (market, enrolment, device, bid id, device slot), for one
+    batched read; none if an id cannot form a key (the checks below then refuse the bid, naming the field)."""
+    ids = [doc.get(name) for name in ("id", "market_id", "device")]
+    if not all(isinstance(v, str) and v for v in ids):
+        return []
+    bid_id, market_id, device_id = ids
+    try:
+        return [key("market", market_id), key("enrolment", market_id, tx.caller.msp_id), key("device", device_id),
+                key("bidref", bid_id), key("devicebids", market_id, device_id)]
+    except ChaincodeError:
+        return []
+
+
 async def market_and_device(tx: Tx, doc: Any) -> tuple[dict[str, Any], registry.Device]:
     """The checks every bid passes at placement, sealed or not: gate open, enrolled, device managed here."""
     if not isinstance(doc, dict):
         raise ChaincodeError("bid", "must be a JSON object")
+    await tx.ledger.prefetch(_placement_keys(tx, doc))
     validate.ident(doc.get("id"), "bid.id")
     market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
     markets.require_gate_open(tx, market, "bid.market_id")

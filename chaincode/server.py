@@ -29,6 +29,7 @@ from typing import Any
 
 import grpc
 from fabric_chaincode_python.fabric_shim.handler import Handler
+from fabric_chaincode_python.fabric_shim.msg_queue_handler import QueueMessage
 from fabric_chaincode_python.fabric_shim.stub import ChaincodeStub
 from fabric_protos.peer import chaincode_pb2 as cc_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim_pb2
@@ -36,6 +37,8 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc as shim_grpc
 from fabric_protos.peer import proposal_response_pb2 as pr_pb2
 
 from chaincode import __version__
+from chaincode.batching import NONE as NO_BATCHING
+from chaincode.batching import PeerBatching, check_written, read_request, read_values, write_request
 from chaincode.contract import build_chaincode
 from chaincode.oracle import Oracle
 
@@ -88,14 +91,57 @@ class ServerConfig:
                    tls_cert_file=files[names[1]], tls_client_ca_file=files[names[2]], oracle_fault=fault == "1")
 
 
+class BatchingStub(ChaincodeStub):
+    """The shim's stub, plus the peer's batched reads and writes where the peer offers them (Fabric 3.1+).
+
+    :class:`chaincode.state.Ledger` asks :attr:`batching` and uses :meth:`get_states` / :meth:`write_states`
+    only within the limits the peer announced.
+    """
+
+    client: EventingHandler
+
+    @property
+    def batching(self) -> PeerBatching:
+        return self.client.batching
+
+    async def get_states(self, keys: list[str]) -> list[bytes | None]:
+        """The values of ``keys`` in one message (no more keys than ``batching.max_read_keys``)."""
+        answer = await self.client.ask_peer(read_request(keys, self.channel_id, self.tx_id))
+        return read_values(keys, answer)
+
+    async def write_states(self, writes: list[tuple[str, bytes | None]]) -> None:
+        """Puts (and deletes, value None) in one message (no more than ``batching.max_write_records``)."""
+        check_written(await self.client.ask_peer(write_request(writes, self.channel_id, self.tx_id)))
+
+
 class EventingHandler(Handler):
-    """The shim's handler, but the COMPLETED message carries the transaction's chaincode event."""
+    """The shim's handler, but the COMPLETED message carries the transaction's chaincode event, and the
+    peer's offer of batched state access (in its READY message) is kept for :class:`BatchingStub`."""
+
+    batching: PeerBatching = NO_BATCHING
+
+    async def handle_message_established(self, msg: Any) -> None:
+        if msg.type == shim_pb2.ChaincodeMessage.READY:
+            try:
+                self.batching = PeerBatching.from_ready(msg.payload)
+            except Exception:  # an unreadable offer: talk one message per key, as to an older peer
+                LOG.exception("cannot read the peer's READY parameters; state access stays unbatched")
+            LOG.info("peer offers batched reads of %d keys, write batches of %d records",
+                     self.batching.max_read_keys, self.batching.max_write_records)
+        await super().handle_message_established(msg)
+
+    async def ask_peer(self, message: Any) -> Any:
+        """Send ``message`` in its transaction's turn and wait for the peer's answer (RESPONSE or ERROR)."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self.msg_queue_handler.queue_msg(QueueMessage(message, shim_pb2.ChaincodeMessage.Type.Name(message.type),
+                                                            answer))
+        return await answer
 
     async def handle_stub_interaction(self, msg: Any, action: str = "Invoke") -> None:
         cc_input = cc_pb2.ChaincodeInput()
         cc_input.ParseFromString(msg.payload)
         try:
-            stub = ChaincodeStub(self, msg.channel_id, msg.txid, cc_input, msg.proposal)
+            stub = BatchingStub(self, msg.channel_id, msg.txid, cc_input, msg.proposal)
             stub.chaincode_id_name = self.chaincode_id.name
             if (action or "").lower() == "init":
                 resp = await self.chaincode.init(stub)

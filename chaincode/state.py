@@ -11,9 +11,11 @@ Values are canonical JSON (sorted keys, no whitespace), so every endorser writes
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from chaincode.batching import NONE as NO_BATCHING
+from chaincode.batching import PeerBatching, chunks
 from chaincode.errors import ChaincodeError
 from clearing.limits import echo
 
@@ -98,6 +100,25 @@ class Ledger:
             self._read_cache[k] = bytes(raw) if raw else None
         return self._read_cache[k]
 
+    def _offer(self) -> PeerBatching:
+        offer = getattr(self._stub, "batching", None)
+        return offer if isinstance(offer, PeerBatching) else NO_BATCHING
+
+    async def prefetch(self, keys: Iterable[str]) -> None:
+        """Read ``keys`` now, in as few messages as the peer allows, for the ``get`` calls that follow.
+
+        Only keys the transaction reads anyway belong here: each one enters the read set, and a key read
+        needlessly would make the transaction collide with every concurrent write of it. Without the peer's
+        batched reads this does nothing (each ``get`` then asks for its key).
+        """
+        limit = self._offer().max_read_keys
+        wanted = sorted({k for k in keys if k not in self._writes and k not in self._read_cache})
+        if limit < 2 or len(wanted) < 2:
+            return
+        for chunk in chunks(wanted, limit):
+            for k, raw in zip(chunk, await self._stub.get_states(list(chunk)), strict=True):
+                self._read_cache[k] = raw
+
     async def get(self, k: str) -> Any | None:
         raw = await self.get_bytes(k)
         return None if raw is None else json.loads(raw)
@@ -144,12 +165,19 @@ class Ledger:
         self._event = (name, encode(payload))
 
     async def flush(self) -> None:
-        """Hand the buffered writes (in key order) and the event to the stub."""
-        for k in sorted(self._writes):
-            raw = self._writes[k]
-            if raw is None:
-                await self._stub.delete_state(k)
-            else:
-                await self._stub.put_state(k, raw)
+        """Hand the buffered writes (in key order) and the event to the stub: in write batches where the peer
+        takes them, else one message per key."""
+        ordered = sorted(self._writes)
+        limit = self._offer().max_write_records
+        if limit and len(ordered) > 1:
+            for chunk in chunks(ordered, limit):
+                await self._stub.write_states([(k, self._writes[k]) for k in chunk])
+        else:
+            for k in ordered:
+                raw = self._writes[k]
+                if raw is None:
+                    await self._stub.delete_state(k)
+                else:
+                    await self._stub.put_state(k, raw)
         if self._event is not None:
             self._stub.set_event(self._event[0], self._event[1])

@@ -11,7 +11,10 @@ exactly what the ledger holds (routes drop the fields the record did not set).
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -272,6 +275,38 @@ FLEX_PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
 PRODUCT_FIELDS = ("price_eur_per_mwh", "quantity_mw")
 #: Fields of a device document (``RegisterDevice``).
 DEVICE_FIELDS = ("id", "type", "max_power_mw", "min_power_mw", "capacity_mwh", "node", "feeder")
+
+
+@dataclass(frozen=True)
+class BidDocument:
+    """A bid as its author sends it: the exact canonical text, and the three fields that route it.
+
+    Why text and not fields: the chaincode is the one judge of a bid's fields (it names the field it
+    refuses), and a sealed bid's commitment is a hash of these exact bytes, so every client (REST, CLI,
+    client library) sends the same canonical text and the gateway reads only what it routes by.
+    ``market_id`` decides sealed or open, ``id`` and ``device`` key the organisation's sealed-bid store;
+    a missing one is ``None`` here and refused by the chaincode naming it.
+    """
+
+    text: str
+    id: str | None
+    market_id: str | None
+    device: str | None
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> BidDocument:
+        """The document (a JSON object's fields) in canonical form: sorted keys, no spaces."""
+        text = json.dumps(dict(document), sort_keys=True, separators=(",", ":"))
+
+        def routed(name: str) -> str | None:
+            value = document.get(name)
+            return None if value is None else str(value)
+
+        return cls(text=text, id=routed("id"), market_id=routed("market_id"), device=routed("device"))
+
+    def fields(self) -> dict[str, Any]:
+        """The document's fields, as sent."""
+        return dict(json.loads(self.text))
 
 
 #: The records docs/chaincode-api.md lists, in its order.

@@ -39,14 +39,17 @@ LIQUIDITIES = ("high", "low")
 PRODUCTS = ("p_up", "p_down", "q_up", "q_down")
 
 
+#: The per-unit base and voltage band of the feeder file, copied as they are into the clearing document.
+PER_UNIT_FIELDS = ("base_mva", "v_min_pu", "v_max_pu", "v_slack_pu")
+
+
 @dataclass(frozen=True)
 class Feeder:
     """The test feeder with its daily profiles, as stored in ``feeder15.json``."""
 
-    base_mva: float
-    v_min_pu: float
-    v_max_pu: float
-    v_slack_pu: float
+    #: The per-unit base and the voltage band, named as in a clearing document's ``network`` section
+    #: (``base_mva``, ``v_min_pu``, ``v_max_pu``, ``v_slack_pu``): the clearing validates them, not this module.
+    per_unit: Mapping[str, float]
     slack: str
     nodes: tuple[str, ...]
     branches: tuple[Branch, ...]
@@ -90,10 +93,7 @@ def load_feeder(path: Path = FEEDER_FILE) -> Feeder:
     peak = {ld["node"]: ld["p_kw"] / 1000.0 for ld in raw["loads"]}
     tan = {ld["node"]: ld["q_kvar"] / ld["p_kw"] for ld in raw["loads"]}
     return Feeder(
-        base_mva=raw["base_mva"],
-        v_min_pu=raw["v_min_pu"],
-        v_max_pu=raw["v_max_pu"],
-        v_slack_pu=raw["v_slack_pu"],
+        per_unit={name: raw[name] for name in PER_UNIT_FIELDS},
         slack=raw["slack"],
         nodes=tuple(raw["nodes"]),
         branches=branches,
@@ -199,10 +199,7 @@ def scheduled_exchange(rows: Sequence[Mapping[str, Any]], periods: int) -> tuple
 def network(feeder: Feeder) -> dict[str, Any]:
     """The ``network`` section of the document."""
     return {
-        "base_mva": feeder.base_mva,
-        "v_min_pu": feeder.v_min_pu,
-        "v_max_pu": feeder.v_max_pu,
-        "v_slack_pu": feeder.v_slack_pu,
+        **feeder.per_unit,
         "nodes": [{"id": n, "slack": True} if n == feeder.slack else {"id": n} for n in feeder.nodes],
         "branches": [b.to_document() for b in feeder.branches],
     }

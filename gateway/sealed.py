@@ -22,10 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from clearing.sealing import SALT_BYTES, commitment
-from contract.records import Market
+from contract.records import Bid, BidDocument, Market
 
 STORE_FILE = "sealed-bids.sqlite"
 Door = Callable[..., bytes]
@@ -44,17 +43,22 @@ class SealedBid:
     user: str
     created: int
 
-    def bid(self) -> dict[str, Any]:
-        return json.loads(self.bid_json)
+    def document(self) -> BidDocument:
+        return BidDocument.of(json.loads(self.bid_json))
 
 
-def seal(bid: dict[str, Any], user: str) -> SealedBid:
+class IncompleteBid(ValueError):
+    """A bid to seal lacks a field the store keys it by (its id, market or device)."""
+
+
+def seal(bid: BidDocument, user: str) -> SealedBid:
     """A fresh salt of :data:`~clearing.sealing.SALT_BYTES` random bytes and the commitment of ``bid``."""
-    bid_json = json.dumps(bid, sort_keys=True, separators=(",", ":"))
+    for name in ("id", "market_id", "device"):
+        if getattr(bid, name) is None:
+            raise IncompleteBid(f"bid.{name}: required to seal a bid")
     salt = secrets.token_hex(SALT_BYTES)
-    return SealedBid(bid_id=str(bid["id"]), market_id=str(bid["market_id"]), device=str(bid["device"]),
-                     bid_json=bid_json, salt=salt, commitment=commitment(salt, bid_json), user=user,
-                     created=int(time.time()))
+    return SealedBid(bid_id=str(bid.id), market_id=str(bid.market_id), device=str(bid.device), bid_json=bid.text,
+                     salt=salt, commitment=commitment(salt, bid.text), user=user, created=int(time.time()))
 
 
 class AlreadySealed(ValueError):
@@ -162,23 +166,23 @@ def market_is_sealed(evaluate: Door, market_id: str) -> bool:
     return bool(market and market.sealed)
 
 
-def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: dict[str, Any], user: str,
-              modes: MarketModes | None = None) -> Any:
+def place_bid(submit: Door, evaluate: Door, store: SealedBidStore, bid: BidDocument, user: str,
+              modes: MarketModes | None = None) -> Bid:
     """Commit ``bid`` sealed if its market is sealed (its content stays in ``store``), else place it openly."""
-    market_id = str(bid.get("market_id"))
+    market_id = str(bid.market_id)
     sealed = modes.is_sealed(evaluate, market_id) if modes is not None else market_is_sealed(evaluate, market_id)
     if sealed:
         return commit_bid(submit, store, bid, user)
-    return json.loads(submit("PlaceBid", json.dumps(bid, sort_keys=True, separators=(",", ":"))))
+    return Bid.model_validate_json(submit("PlaceBid", bid.text))
 
 
-def commit_bid(submit: Door, store: SealedBidStore, bid: dict[str, Any], user: str) -> Any:
+def commit_bid(submit: Door, store: SealedBidStore, bid: BidDocument, user: str) -> Bid:
     """Seal ``bid``, keep it, then submit only its commitment (``CommitBid``); returns the ledger record."""
     sealed = seal(bid, user)
     store.add(sealed)
     doc = {"id": sealed.bid_id, "market_id": sealed.market_id, "device": sealed.device,
            "commitment": sealed.commitment}
-    return json.loads(submit("CommitBid", json.dumps(doc, sort_keys=True, separators=(",", ":"))))
+    return Bid.model_validate_json(submit("CommitBid", json.dumps(doc, sort_keys=True, separators=(",", ":"))))
 
 
 @dataclass

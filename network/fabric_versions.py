@@ -46,6 +46,8 @@ class FabricLine:
     peer_auth_filters: tuple[str, ...]
     #: ``peer.deliveryclient.policy`` and its BFT censorship keys (3.0 on)
     peer_bft_delivery_keys: bool
+    #: ``chaincode.runtimeParams``: the peer offers chaincodes batched reads and write batches (3.1 on)
+    chaincode_batching: bool = False
 
 
 SNAPSHOT = FabricLine(
@@ -77,6 +79,7 @@ V3_1 = FabricLine(
     orderer_backoff_and_throttling=True,
     peer_auth_filters=("DefaultAuth", "ExpirationCheck", "TimeWindowCheck"),
     peer_bft_delivery_keys=True,
+    chaincode_batching=True,
 )
 #: release lines by (major, minor)
 RELEASE_LINES: dict[tuple[int, int], FabricLine] = {(2, 5): V2_5, (3, 1): V3_1}

@@ -30,6 +30,7 @@ from network.layout import Layout
 from network.pki import Enrolled
 from network.processes import ProcessSpec
 from network.profiles import write_profiles
+from network.status import ChaincodeStatus, FabricStatus, GatewayStatus, NetworkStatus, NodeStatus
 from network.topology import Org, Topology, default_topology
 
 Progress = Callable[[str], None]
@@ -323,46 +324,43 @@ class Network:
         return stopped
 
     # ---- status -----------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
+    def status(self) -> NetworkStatus:
         topo, layout = self.topo, self.layout
         host = topo.host
-        nodes: list[dict[str, Any]] = []
 
-        def node(org: Org, kind: str, port: int, health_url: str | None) -> dict[str, Any]:
-            name = f"{org.name}-{kind}"
-            pid = processes.running(layout, name)
+        def node(org: Org, kind: str, port: int, health_url: str | None) -> NodeStatus:
+            pid = processes.running(layout, f"{org.name}-{kind}")
             if kind == "chaincode":
                 healthy = bool(pid) and processes.port_is_open(host, port)
             else:
                 healthy = bool(pid) and health_url is not None and https_ok(health_url, layout.ca_cert(org.name))
-            return {"org": org.name, "kind": kind, "address": f"{host}:{port}", "pid": pid, "healthy": healthy,
-                    "height": None}  # fmt: skip
+            height = channel.height(layout, topo, org.name) if kind == "peer" and healthy else None
+            return NodeStatus(org=org.name, kind=kind, address=f"{host}:{port}", pid=pid, healthy=healthy,
+                              height=height)
 
+        nodes: list[NodeStatus] = []
         for org in topo.orgs:
             nodes.append(node(org, "ca", org.ca_port, f"https://{host}:{org.ca_port}/cainfo"))
-            peer = node(org, "peer", org.peer_port, f"https://{host}:{org.peer_ops_port}/healthz")
-            if peer["healthy"]:
-                peer["height"] = channel.height(layout, topo, org.name)
-            nodes.append(peer)
+            nodes.append(node(org, "peer", org.peer_port, f"https://{host}:{org.peer_ops_port}/healthz"))
             if org.runs_orderer:
                 nodes.append(node(org, "orderer", org.orderer_port, f"https://{host}:{org.orderer_ops_port}/healthz"))
             nodes.append(node(org, "chaincode", org.chaincode_port, None))
-        chaincode: dict[str, Any] = {"name": topo.chaincode, "version": None, "sequence": None,
-                                     "approvals": {o.name: False for o in topo.orgs}}  # fmt: skip
-        if any(n["kind"] == "peer" and n["healthy"] for n in nodes):
+        chaincode = ChaincodeStatus(name=topo.chaincode, version=None, sequence=None,
+                                    approvals={o.name: False for o in topo.orgs})
+        if any(n.kind == "peer" and n.healthy for n in nodes):
             definition = lifecycle.committed(layout, topo)
             if definition:
-                chaincode["version"] = definition.get("version")
-                chaincode["sequence"] = definition.get("sequence")
                 approved = definition.get("approvals", {})
-                chaincode["approvals"] = {o.name: bool(approved.get(o.msp_id)) for o in topo.orgs}
-        gateways = {o.name: {"url": url, "pid": processes.running(layout, f"{o.name}-gateway")}
+                chaincode = ChaincodeStatus(name=topo.chaincode, version=definition.get("version"),
+                                            sequence=definition.get("sequence"),
+                                            approvals={o.name: bool(approved.get(o.msp_id)) for o in topo.orgs})
+        gateways = {o.name: GatewayStatus(url=url, pid=processes.running(layout, f"{o.name}-gateway"))
                     for o, url in zip(topo.orgs, self.gateway_urls().values(), strict=True)}  # fmt: skip
         state = self.state()
         try:
             binaries = self.fabric.summary
         except BinariesMissing as exc:
             binaries = f"unusable: {exc}"
-        return {"nodes": nodes, "chaincode": chaincode, "gateways": gateways, "ready": bool(state.get("ready")),
-                "chaincode_env": state.get("chaincode_env", {}), "home": str(layout.home),
-                "fabric": {"binaries": binaries, "network_made_with": state.get("fabric")}}  # fmt: skip
+        return NetworkStatus(nodes=nodes, chaincode=chaincode, gateways=gateways, ready=bool(state.get("ready")),
+                             chaincode_env=state.get("chaincode_env", {}), home=str(layout.home),
+                             fabric=FabricStatus(binaries=binaries, network_made_with=state.get("fabric")))

@@ -16,6 +16,7 @@ from contract.records import (
     FLEX_BID_FIELDS,
     Balance,
     Bid,
+    BidDocument,
     Device,
     Enrolment,
     Portfolio,
@@ -103,7 +104,7 @@ def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
                                name)
     elif any(getattr(body, n) is not None for n in CAPACITY_BID_FIELDS if n not in FLEX_BID_FIELDS):
         raise ApiError(422, "validation_error", "products: a flexibility bid takes no capacity fields", "products")
-    return sealed_bids.place(state, who, body.model_dump(exclude_none=True))
+    return sealed_bids.place(state, who, BidDocument.of(body.model_dump(exclude_none=True)))
 
 
 @router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open",

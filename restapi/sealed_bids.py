@@ -9,10 +9,11 @@ store survives a restart of the service, so a bid committed before a crash can s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from contract.records import Bid, BidDocument
 from gateway.errors import EndorseError
 from gateway.sealed import AlreadySealed, MarketModes, SealedBidStore, place_bid, reveal_market
 from restapi.auth import Principal
@@ -34,7 +35,7 @@ def modes_of(state: AppState) -> MarketModes:
     return state.extension("market_modes", MarketModes)
 
 
-def place(state: AppState, who: Principal, bid: dict[str, Any]) -> Any:
+def place(state: AppState, who: Principal, bid: BidDocument) -> Bid:
     """Commit a sealed bid (the content stays here) or, in an open market, place it as it is."""
     try:
         return place_bid(lambda fn, *args: state.ledger.submit(who.user, fn, *args),
@@ -58,6 +59,6 @@ def reveal(market_id: PathId, who: Aggregator, state: State) -> RevealOut:
 @router.get("/markets/{market_id}/sealed-bids", summary="Your organisation's sealed bids of a market, as kept "
             "by this service (content and salt)")
 def sealed_bids(market_id: PathId, who: Aggregator, state: State) -> list[SealedBidOut]:
-    return [SealedBidOut(id=s.bid_id, market_id=s.market_id, device=s.device, bid=s.bid(), commitment=s.commitment,
+    return [SealedBidOut(id=s.bid_id, market_id=s.market_id, device=s.device, bid=s.document().fields(), commitment=s.commitment,
                          salt=s.salt, user=s.user, created=s.created)
             for s in store_of(state).of_market(market_id)]

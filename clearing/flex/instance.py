@@ -29,6 +29,8 @@ MAX_PERIODS = 8784
 
 @dataclass(frozen=True)
 class Node:
+    """A bus of the feeder; the one ``slack`` bus is the substation, where the voltage is held."""
+
     id: str
     slack: bool
 

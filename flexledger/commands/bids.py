@@ -65,7 +65,8 @@ def session(args: argparse.Namespace):
 
 
 def _place(args: argparse.Namespace) -> int:
-    from gateway.sealed import AlreadySealed, place_bid
+    from contract.records import BidDocument
+    from gateway.sealed import AlreadySealed, IncompleteBid, place_bid
 
     try:
         bid = json.loads(Path(args.bid).read_text())
@@ -79,10 +80,12 @@ def _place(args: argparse.Namespace) -> int:
         contract_cm, store, user = session(args)
         with contract_cm as contract:
             try:
-                out = place_bid(contract.submit, contract.evaluate, store, bid, user)
+                out = place_bid(contract.submit, contract.evaluate, store, BidDocument.of(bid), user)
             except AlreadySealed as exc:
                 raise UserError(f"bid.id: {exc}") from None
-    sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
+            except IncompleteBid as exc:
+                raise UserError(str(exc)) from None
+    sys.stdout.write(json.dumps(out.model_dump(mode="json", exclude_unset=True), sort_keys=True) + "\n")
     return 0
 
 

@@ -74,8 +74,7 @@ def run_day(net, urls: dict[str, str], out_dir: Path):
     outcome = MarketDay(admins, progress=_say, drop=out_dir / "drop").run()
     payments = report.payments_table(outcome)
     plots = report.write_plots(outcome, payments, out_dir)
-    status = net.status()
-    heights = sorted({n["height"] for n in status["nodes"] if n["kind"] == "peer"} - {None})
+    heights = sorted(set(net.status().peer_heights().values()) - {None})
     flex = report.flexibility_market(outcome)
     committed = flex.committed if flex else {}
     validity = ledger_validity(net)

@@ -63,22 +63,21 @@ def _status(args: argparse.Namespace) -> int:
     from flexledger.fault_injection import oracle_fault
 
     net = _network()
-    status = {**net.status(), "oracle_fault": oracle_fault(net)}
+    status = net.status()
     if args.json:
-        print(json.dumps(status, indent=2, sort_keys=True))
+        print(json.dumps({**status.to_dict(), "oracle_fault": oracle_fault(net)}, indent=2, sort_keys=True))
         return 0
-    fabric = status["fabric"]
-    print(f"Fabric binaries: {fabric['binaries']}")
-    if fabric["network_made_with"]:
-        print(f"network made with: {fabric['network_made_with']}")
-    for n in status["nodes"]:
-        mark = "ok " if n["healthy"] else "DOWN"
-        height = f" height={n['height']}" if n["height"] is not None else ""
-        print(f"{mark} {n['org']:<8} {n['kind']:<9} {n['address']:<16} pid={n['pid']}{height}")
-    cc = status["chaincode"]
-    approvals = ", ".join(f"{org}={'yes' if ok else 'no'}" for org, ok in cc["approvals"].items())
-    for org, gw in status.get("gateways", {}).items():
-        if gw["pid"]:
-            print(f"ok  {org:<8} gateway   {gw['url']} pid={gw['pid']}")
-    print(f"chaincode {cc['name']} version={cc['version']} sequence={cc['sequence']} approvals: {approvals}")
-    return 0 if all(n["healthy"] for n in status["nodes"]) else 1
+    print(f"Fabric binaries: {status.fabric.binaries}")
+    if status.fabric.network_made_with:
+        print(f"network made with: {status.fabric.network_made_with}")
+    for n in status.nodes:
+        mark = "ok " if n.healthy else "DOWN"
+        height = f" height={n.height}" if n.height is not None else ""
+        print(f"{mark} {n.org:<8} {n.kind:<9} {n.address:<16} pid={n.pid}{height}")
+    cc = status.chaincode
+    approvals = ", ".join(f"{org}={'yes' if ok else 'no'}" for org, ok in cc.approvals.items())
+    for org, gw in status.gateways.items():
+        if gw.pid:
+            print(f"ok  {org:<8} gateway   {gw.url} pid={gw.pid}")
+    print(f"chaincode {cc.name} version={cc.version} sequence={cc.sequence} approvals: {approvals}")
+    return 0 if status.healthy else 1

@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from fabric_protos.ledger.queryresult import kv_query_result_pb2 as kv_pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chaincode.batching import PeerBatching
 from chaincode.clock import iso, parse_iso
 from chaincode.contract import FlexledgerContract, KindedChaincode
 from chaincode.identity import ATTRIBUTE_OID
@@ -149,6 +150,26 @@ class FakeStub:
         return list(self._events)
 
 
+class BatchingFakeStub(FakeStub):
+    """A stub whose peer offers batched reads and writes (Fabric 3.1+), counting the messages each costs."""
+
+    def __init__(self, *args: Any, batching: PeerBatching) -> None:
+        super().__init__(*args)
+        self.batching = batching
+        self.batches: list[tuple[str, int]] = []  # ("read" | "write", keys in the message)
+
+    async def get_states(self, keys: list[str]) -> list[bytes | None]:
+        assert 0 < len(keys) <= self.batching.max_read_keys
+        self.batches.append(("read", len(keys)))
+        return [(await self.get_state(k)) or None for k in keys]
+
+    async def write_states(self, writes: list[tuple[str, bytes | None]]) -> None:
+        assert len(writes) <= self.batching.max_write_records
+        self.batches.append(("write", len(writes)))
+        for k, v in writes:
+            await (self.delete_state(k) if v is None else self.put_state(k, v))
+
+
 #: The only functions allowed to change the sum of all balances.
 MONEY_IN_OUT = ("Deposit", "Withdraw")
 #: Functions that move money across the marketplace's boundary, and by how much (from their answer).
@@ -173,8 +194,10 @@ def _chaincode() -> tuple[FlexledgerContract, Any]:
 class Chain:
     """One channel with the flexledger chaincode: invoke functions as an identity at a settable time."""
 
-    def __init__(self, oracle: Oracle | None = None) -> None:
+    def __init__(self, oracle: Oracle | None = None, batching: PeerBatching | None = None) -> None:
         self.contract, self.cc = _chaincode()
+        #: the peer's offer of batched state access (None: a peer before Fabric 3.1)
+        self.batching = batching
         self.use_oracle(oracle or Oracle())
         self.ledger = FakeLedger()
         self.now_ms = parse_iso("2026-11-20T08:00:00Z", "now")
@@ -197,6 +220,9 @@ class Chain:
     def stub(self, who: Identity, fn: str, args: tuple[Any, ...]) -> FakeStub:
         self._seq += 1
         text = [a if isinstance(a, str) else json.dumps(a) for a in args]
+        if self.batching is not None:
+            return BatchingFakeStub(self.ledger, fn, text, who, self.now_ms, f"tx{self._seq:05d}",
+                                    batching=self.batching)
         return FakeStub(self.ledger, fn, text, who, self.now_ms, f"tx{self._seq:05d}")
 
     def conflicts(self, first: FakeStub, second: FakeStub) -> set[str]:

@@ -11,6 +11,7 @@ import pytest
 from gw_api_support import build
 from gw_chain_ledger import ChainLedger, world
 
+from contract.records import BidDocument
 from gateway.sealed import STORE_FILE, SealedBidStore, seal
 from gateway.verify import check_commitments
 
@@ -113,19 +114,19 @@ def test_flexibility_verify_reports_the_ac_power_flow(tmp_path, ca) -> None:
 
 def test_the_store_refuses_to_overwrite_a_salt_and_is_shared_by_every_instance(tmp_path) -> None:
     first, second = SealedBidStore(tmp_path), SealedBidStore(tmp_path)
-    sealed = seal(CAP_BID, "trader")
+    sealed = seal(BidDocument.of(CAP_BID), "trader")
     first.add(sealed)
     assert second.get("S1") == sealed and second.of_market("CAP2") == [sealed]
     with pytest.raises(ValueError, match="already sealed"):
-        second.add(seal(CAP_BID, "trader"))  # a new salt would orphan the committed one
-    assert len(sealed.salt) == 64 and sealed.salt != seal(CAP_BID, "trader").salt
+        second.add(seal(BidDocument.of(CAP_BID), "trader"))  # a new salt would orphan the committed one
+    assert len(sealed.salt) == 64 and sealed.salt != seal(BidDocument.of(CAP_BID), "trader").salt
 
 
 def test_the_store_keeps_every_bid_sealed_concurrently_and_its_journal_private(tmp_path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     stores = [SealedBidStore(tmp_path), SealedBidStore(tmp_path)]
-    bids = [seal({**CAP_BID, "id": f"S{i}"}, "trader") for i in range(200)]
+    bids = [seal(BidDocument.of({**CAP_BID, "id": f"S{i}"}), "trader") for i in range(200)]
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda i: stores[i % 2].add(bids[i]), range(200)))
     assert SealedBidStore(tmp_path).of_market("CAP2") == sorted(bids, key=lambda b: b.bid_id)

@@ -57,6 +57,7 @@ def test_pre_3_builds_get_no_keys_their_orderer_refuses_and_no_v3_capability(lin
     filters = [f["name"] for f in core["peer"]["handlers"]["authFilters"]]
     assert "TimeWindowCheck" not in filters
     assert "policy" not in core["peer"]["deliveryclient"]
+    assert "runtimeParams" not in core["chaincode"]  # these peers have no batched state access
     assert ctx["Profiles"]["FlexChannel"]["Capabilities"] == {"V2_0": True}
 
 
@@ -65,4 +66,6 @@ def test_v3_1_gets_its_orderer_keys_time_window_filter_and_v3_capability(tmp_pat
     assert {"Backoff", "Throttling"} <= set(orderer["General"])
     assert "TimeWindowCheck" in [f["name"] for f in core["peer"]["handlers"]["authFilters"]]
     assert ctx["Profiles"]["FlexChannel"]["Capabilities"] == {"V3_0": True}
+    params = core["chaincode"]["runtimeParams"]  # batched reads and write batches offered to the chaincode
+    assert params["useWriteBatch"] and params["useGetMultipleKeys"] and params["maxSizeGetMultipleKeys"] >= 6
     yaml.safe_dump(orderer)  # renders as YAML
