@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.drop import ExchangeLink, TsoLink
+from contract.wholesale import CheckedBook, MfrrActivation, Refusal, SpotSession, TsoBid
 
 Call = Callable[..., Any]
 
@@ -20,38 +21,38 @@ Call = Callable[..., Any]
 OPEN_BIDS = ("forwarded", "curtailed")
 
 
-def forward_book(evaluate: Call, link: ExchangeLink, session_id: str) -> dict[str, Any]:
+def forward_book(evaluate: Call, link: ExchangeLink, session_id: str) -> CheckedBook:
     """Send the checked order book of a session to the exchange, exactly as the ledger hashed it."""
     book = evaluate("ReadSpotBook", session_id)
     link.send_book(session_id, book)
-    return book
+    return CheckedBook.model_validate(book)
 
 
-def relay_results(submit: Call, link: ExchangeLink, session_id: str) -> dict[str, Any] | None:
+def relay_results(submit: Call, link: ExchangeLink, session_id: str) -> SpotSession | None:
     """Enter the exchange's signed results on the ledger (None while the exchange has not answered)."""
     envelope = link.fetch_results(session_id)
     if envelope is None:
         return None
-    return submit("RecordSpotResults", session_id, json.dumps(envelope))
+    return SpotSession.model_validate(submit("RecordSpotResults", session_id, json.dumps(envelope)))
 
 
-def tso_bid(bid: dict[str, Any]) -> dict[str, Any]:
+def tso_bid(bid: dict[str, Any]) -> TsoBid:
     """What the TSO platform sees of a bid: what it may activate, never more than the network allows."""
-    return {"id": bid["id"], "direction": bid["direction"], "day": bid["day"], "period": bid["period"],
-            "quantity_mw": bid["forwarded_mw"], "price_eur_per_mwh": bid["price_eur_per_mwh"]}
+    return TsoBid(id=bid["id"], direction=bid["direction"], day=bid["day"], period=bid["period"],
+                  quantity_mw=bid["forwarded_mw"], price_eur_per_mwh=bid["price_eur_per_mwh"])
 
 
-def forward_mfrr(evaluate: Call, link: TsoLink, day: str) -> list[dict[str, Any]]:
+def forward_mfrr(evaluate: Call, link: TsoLink, day: str) -> list[TsoBid]:
     """Send every bid of ``day`` that passed the network check and is still open to the TSO platform."""
     bids = [tso_bid(b) for b in evaluate("ListMfrrBids", day) if b["status"] in OPEN_BIDS]
-    link.send_bids(day, bids)
+    link.send_bids(day, [b.model_dump() for b in bids])
     return bids
 
 
 @dataclass
 class Relayed:
-    accepted: list[dict[str, Any]] = field(default_factory=list)
-    refused: list[dict[str, str]] = field(default_factory=list)
+    accepted: list[MfrrActivation] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
 
 
 def relay_activations(submit: Call, link: TsoLink, day: str, refused: type[Exception] = Exception) -> Relayed:
@@ -64,7 +65,7 @@ def relay_activations(submit: Call, link: TsoLink, day: str, refused: type[Excep
     document = link.fetch_activations(day) or {"activations": []}
     for request in document["activations"]:
         try:
-            out.accepted.append(submit("ActivateMfrr", json.dumps(request)))
+            out.accepted.append(MfrrActivation.model_validate(submit("ActivateMfrr", json.dumps(request))))
         except refused as exc:
-            out.refused.append({"id": str(request.get("id")), "reason": str(exc)})
+            out.refused.append(Refusal(id=str(request.get("id")), reason=str(exc)))
     return out

@@ -10,7 +10,7 @@ the chaincode against them.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from contract.records import Record, Release, Transfer, markdown
 
@@ -198,6 +198,28 @@ class MfrrActivation(Record):
     paid_cents: int | None = None
     released_cents: int | None = None
     settled_at: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ relays
+# What the adapters relay between the ledger and the outside platforms (adapters/relay.py).
+
+
+class TsoBid(BaseModel):
+    """What the TSO platform is sent of an open bid (``adapters.relay.tso_bid``; the TSO platform reads this document): at most what the network allows."""
+
+    id: str
+    direction: str
+    day: str
+    period: int
+    quantity_mw: float = Field(description="the bid's forwarded MW")
+    price_eur_per_mwh: float
+
+
+class Refusal(BaseModel):
+    """An activation request of the TSO platform the ledger refused, and why (the chaincode's message)."""
+
+    id: str
+    reason: str
 
 
 # ------------------------------------------------------------------------------------------ documents

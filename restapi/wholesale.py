@@ -189,7 +189,7 @@ def list_activations(day: PathId, who: Anyone, state: State) -> Any:
              summary="Send the open, checked bids to the TSO platform", **returns(MfrrForwarded))
 def forward_bids(day: PathId, who: Dso, state: State) -> Any:
     evaluate, _ = _calls(state, who)
-    return {"day": day, "bids": relay.forward_mfrr(evaluate, _tso(), day)}
+    return MfrrForwarded(day=day, bids=relay.forward_mfrr(evaluate, _tso(), day))
 
 
 @router.post("/mfrr/activations", status_code=201, tags=["mfrr"],
@@ -203,7 +203,7 @@ def activate(body: ActivationIn, who: Tso, state: State) -> Any:
 def fetch_activations(day: PathId, who: Tso, state: State) -> Any:
     _, submit = _calls(state, who)
     out = relay.relay_activations(submit, _tso(), day, refused=GatewayError)
-    return {"accepted": out.accepted, "refused": out.refused}
+    return ActivationsEntered(accepted=out.accepted, refused=out.refused)
 
 
 @router.post("/mfrr/activations/{activation_id}/delivery", tags=["mfrr"],

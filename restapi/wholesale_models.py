@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from clearing import limits as lim
 from contract.records import TotalFunds
-from contract.wholesale import MfrrActivation, WholesaleFlows
+from contract.wholesale import MfrrActivation, Refusal, TsoBid, WholesaleFlows
 from restapi.models import DAY, ID, MW, PRICE, TIME, Body, Period, Quantity
 
 
@@ -73,29 +73,11 @@ class DeliveryIn(Body):
 
 
 # ------------------------------------------------------------------------------------------ answers
-class TsoBid(BaseModel):
-    """What the TSO platform is sent of an open bid (``adapters.relay.tso_bid``): at most what the network allows."""
-
-    id: str
-    direction: str
-    day: str
-    period: int
-    quantity_mw: float = Field(description="the bid's forwarded MW")
-    price_eur_per_mwh: float
-
-
 class MfrrForwarded(BaseModel):
     """The open bids of a day sent to the TSO platform (``POST /mfrr/days/{day}/forward``)."""
 
     day: str
     bids: list[TsoBid]
-
-
-class Refusal(BaseModel):
-    """An activation request of the TSO platform the ledger refused, and why (the chaincode's message)."""
-
-    id: str
-    reason: str
 
 
 class ActivationsEntered(BaseModel):

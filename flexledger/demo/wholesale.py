@@ -130,11 +130,11 @@ class WholesaleDay:
             "quantity_mw": device["max_power_mw"], "price_eur_per_mwh": 120.0})
         bids = self.day.dso.get(f"/mfrr/days/{day}/bids")
         open_bids = [tso_bid(b) for b in bids if b["status"] in OPEN_BIDS]
-        FileTso(self.drop).send_bids(day, open_bids)
+        FileTso(self.drop).send_bids(day, [b.model_dump() for b in open_bids])
         if not open_bids:
             return bids, []
         first = open_bids[0]
-        requests = FakeTsoPlatform(self.drop).activate(day, {first["id"]: first["quantity_mw"]},
+        requests = FakeTsoPlatform(self.drop).activate(day, {first.id: first.quantity_mw},
                                                        prefix=f"act-{self.day.run_id}")
         activations = []
         for request in requests["activations"]:

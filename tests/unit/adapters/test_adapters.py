@@ -36,10 +36,13 @@ def test_fake_exchange_clears_the_dropped_book_at_its_prices_and_signs_the_canon
 def test_relay_sends_the_ledgers_book_and_enters_the_results_unchanged(tmp_path: Path) -> None:
     link = FileExchange(tmp_path)
     calls: list[tuple] = []
-    assert relay.forward_book(lambda fn, *a: BOOK if fn == "ReadSpotBook" else None, link, "DA1") == BOOK
+    forwarded = relay.forward_book(lambda fn, *a: BOOK if fn == "ReadSpotBook" else None, link, "DA1")
+    assert forwarded.model_dump(by_alias=True, exclude_unset=True) == BOOK
     assert relay.relay_results(lambda *a: calls.append(a), link, "DA1") is None  # no answer yet
     envelope = FakeExchange(tmp_path, ExchangeKey.generate(), [45.0, 45.0]).clear("DA1")
-    relay.relay_results(lambda *a: calls.append(a), link, "DA1")
+    entered = relay.relay_results(lambda *a: calls.append(a) or {"id": "DA1", "status": "results_recorded"}, link,
+                                  "DA1")
+    assert entered is not None and entered.status == "results_recorded"
     [(function, session, text)] = calls
     assert (function, session, json.loads(text)) == ("RecordSpotResults", "DA1", envelope)
 
@@ -50,7 +53,7 @@ def test_tso_relay_forwards_only_open_bids_and_keeps_refused_activations(tmp_pat
             {"id": "M2", "status": "rejected", "forwarded_mw": 0.0, "direction": "up", "day": "2026-11-21",
              "period": 1, "price_eur_per_mwh": 80.0}]
     sent = relay.forward_mfrr(lambda fn, day: bids, FileTso(tmp_path), "2026-11-21")
-    assert [b["id"] for b in sent] == ["M1"] and sent[0]["quantity_mw"] == 0.5
+    assert [b.id for b in sent] == ["M1"] and sent[0].quantity_mw == 0.5
     FakeTsoPlatform(tmp_path).activate("2026-11-21", {"M1": 0.4, "M2": 0.1})  # M2 was never offered
 
     def submit(fn: str, body: str) -> dict:
@@ -59,8 +62,8 @@ def test_tso_relay_forwards_only_open_bids_and_keeps_refused_activations(tmp_pat
         return {"ok": True}
 
     out = relay.relay_activations(submit, FileTso(tmp_path), "2026-11-21", refused=ValueError)
-    assert out.accepted == [] and out.refused == [{"id": "ACT-M1", "reason": "activation.quantity_mw: would break "
-                                                   "the network limits"}]
+    assert out.accepted == [] and [r.model_dump() for r in out.refused] == [
+        {"id": "ACT-M1", "reason": "activation.quantity_mw: would break the network limits"}]
 
 
 def test_http_transports_speak_the_documented_paths() -> None:
