@@ -17,11 +17,12 @@ so that settlement can always pay the DSO while concurrent bids of one owner nev
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from chaincode import clock, funds, governance, markets, registry, validate
-from chaincode.context import Tx
+from chaincode.context import Tx, reads_first
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.market_kinds import kind_of
 from chaincode.state import key
@@ -153,9 +154,15 @@ async def _require_funds_for(tx: Tx, bid: dict[str, Any]) -> None:
                              f"for this bid's escrow but has {available}")
 
 
-def _placement_keys(tx: Tx, doc: dict[str, Any]) -> list[str]:
-    """The keys every successful placement reads (market, enrolment, device, bid id, device slot), for one
-    batched read; none if an id cannot form a key (the checks below then refuse the bid, naming the field)."""
+def placement_keys(tx: Tx, bid_json: str, *_: str) -> list[str]:
+    """The keys every successful placement (open or sealed) reads: market, enrolment, device, bid id and the
+    device's slot; none if the text is no bid whose ids form keys (the checks then refuse it, naming the field)."""
+    try:
+        doc = json.loads(bid_json)
+    except ValueError:
+        return []
+    if not isinstance(doc, dict):
+        return []
     ids = [doc.get(name) for name in ("id", "market_id", "device")]
     if not all(isinstance(v, str) and v for v in ids):
         return []
@@ -171,7 +178,6 @@ async def market_and_device(tx: Tx, doc: Any) -> tuple[dict[str, Any], registry.
     """The checks every bid passes at placement, sealed or not: gate open, enrolled, device managed here."""
     if not isinstance(doc, dict):
         raise ChaincodeError("bid", "must be a JSON object")
-    await tx.ledger.prefetch(_placement_keys(tx, doc))
     validate.ident(doc.get("id"), "bid.id")
     market = await markets.load(tx, validate.ident(doc.get("market_id"), "bid.market_id"), "bid.market_id")
     markets.require_gate_open(tx, market, "bid.market_id")
@@ -225,6 +231,7 @@ async def check_content(tx: Tx, bid: dict[str, Any], market: dict[str, Any]) -> 
     await _require_funds_for(tx, bid)
 
 
+@reads_first(placement_keys)
 async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
     doc = validate.parse_json(bid_json, "bid")

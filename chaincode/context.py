@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chaincode.identity import Caller
 from chaincode.state import Ledger
@@ -24,3 +25,27 @@ class Tx:
     local_ms: int = 0
     #: the network's bound on |claimed time - endorser's clock| (governance ``clock_skew_seconds``), in ms
     skew_ms: int = 10_000
+
+
+Fn = TypeVar("Fn", bound=Callable[..., Any])
+
+
+def reads_first(keys_of: Callable[..., list[str]]) -> Callable[[Fn], Fn]:
+    """Declare the keys a transaction function reads whenever it succeeds: ``keys_of(tx, *args)``.
+
+    The contract reads them, with the governance record every write reads, in one batched read before the
+    function runs (chaincode/batching.py; a no-op on peers without batching). Only keys read on every
+    success belong here: a key read needlessly enters the read set and collides with concurrent writes.
+    """
+
+    def mark(fn: Fn) -> Fn:
+        fn.reads_first = keys_of  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def first_reads(fn: Any, tx: Tx, args: tuple[str, ...]) -> list[str]:
+    """The keys ``fn`` declared with :func:`reads_first` for these arguments (none if it declared none)."""
+    keys_of = getattr(fn, "reads_first", None)
+    return keys_of(tx, *args) if keys_of is not None else []

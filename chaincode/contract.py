@@ -40,11 +40,11 @@ from chaincode import (
     sealed,
     spot,
 )
-from chaincode.context import Tx
+from chaincode.context import Tx, first_reads
 from chaincode.errors import ChaincodeError, answer_with_kind, note_refusal
 from chaincode.identity import caller_of
 from chaincode.oracle import Oracle
-from chaincode.state import Ledger
+from chaincode.state import Ledger, key
 from clearing import limits
 
 LOG = logging.getLogger("chaincode.contract")
@@ -118,6 +118,7 @@ class FlexledgerContract(Contract):
             tx = Tx(ledger=ledger, caller=caller_of(stub), now_ms=clock.tx_millis(stub.get_tx_timestamp()),
                     tx_id=str(stub.get_txid() or ""), oracle=self._oracle, local_ms=self._local_clock())
             if not read_only:
+                await ledger.prefetch([key("marketplace"), *first_reads(handler, tx, args)])
                 tx.skew_ms = 1000 * await governance.clock_skew_seconds(tx)
                 clock.require_not_ahead(tx)
             result = await handler(tx, *args)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from chaincode import bids, clock, governance, markets, registry, validate
-from chaincode.context import Tx
+from chaincode.context import Tx, reads_first
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden
 from chaincode.state import key
 from clearing import sealing
@@ -32,6 +32,7 @@ from clearing import sealing
 _COMMIT_FIELDS = ("id", "market_id", "device", "commitment")
 
 
+@reads_first(bids.placement_keys)
 async def commit_bid(tx: Tx, commit_json: str) -> dict[str, Any]:
     """Record a sealed bid: public are only its owner, device, time and commitment."""
     await governance.require(tx, "aggregator")

@@ -7,7 +7,9 @@ Configured only by environment (the peer's external builder / ``network/`` start
 * ``CHAINCODE_TLS_KEY_FILE``, ``CHAINCODE_TLS_CERT_FILE``, ``CHAINCODE_TLS_CLIENT_CA_FILE`` — all three
   turn TLS on with client authentication of the peer; the server refuses to start without TLS unless
   ``CHAINCODE_TLS_DISABLED=1``;
-* ``FLEXLEDGER_ORACLE_FAULT=1`` — deliberately perturbed oracle (tests of the endorsement guard).
+* ``FLEXLEDGER_ORACLE_FAULT=1`` — deliberately perturbed oracle (tests of the endorsement guard);
+* ``FLEXLEDGER_STATE_BATCHING=0`` — decline the peer's batched state access (one message per key, as with
+  peers before Fabric 3.1): the baseline of ``tests.benchmarks.batching``, and a switch to rule batching out.
 
 Why our own server loop instead of ``fabric_shim.server.start``: the shim's handler never copies the
 chaincode event into the COMPLETED message (events would silently vanish) and an exception escaping
@@ -57,6 +59,7 @@ class ServerConfig:
     tls_cert_file: str | None
     tls_client_ca_file: str | None
     oracle_fault: bool
+    state_batching: bool = True
 
     @property
     def tls(self) -> bool:
@@ -87,8 +90,12 @@ class ServerConfig:
         fault = env.get("FLEXLEDGER_ORACLE_FAULT", "").strip()
         if fault not in ("", "0", "1"):
             raise ConfigError(f"FLEXLEDGER_ORACLE_FAULT: must be 0 or 1, got {fault!r}")
+        batching = env.get("FLEXLEDGER_STATE_BATCHING", "").strip()
+        if batching not in ("", "0", "1"):
+            raise ConfigError(f"FLEXLEDGER_STATE_BATCHING: must be 0 or 1, got {batching!r}")
         return cls(chaincode_id=chaincode_id, address=address, tls_key_file=files[names[0]],
-                   tls_cert_file=files[names[1]], tls_client_ca_file=files[names[2]], oracle_fault=fault == "1")
+                   tls_cert_file=files[names[1]], tls_client_ca_file=files[names[2]], oracle_fault=fault == "1",
+                   state_batching=batching != "0")
 
 
 class BatchingStub(ChaincodeStub):
@@ -119,9 +126,13 @@ class EventingHandler(Handler):
     peer's offer of batched state access (in its READY message) is kept for :class:`BatchingStub`."""
 
     batching: PeerBatching = NO_BATCHING
+    #: False: decline the peer's offer (``FLEXLEDGER_STATE_BATCHING=0``)
+    accept_batching: bool = True
 
     async def handle_message_established(self, msg: Any) -> None:
-        if msg.type == shim_pb2.ChaincodeMessage.READY:
+        if msg.type == shim_pb2.ChaincodeMessage.READY and not self.accept_batching:
+            LOG.info("batched state access declined (FLEXLEDGER_STATE_BATCHING=0)")
+        elif msg.type == shim_pb2.ChaincodeMessage.READY:
             try:
                 self.batching = PeerBatching.from_ready(msg.payload)
             except Exception:  # an unreadable offer: talk one message per key, as to an older peer
@@ -185,12 +196,14 @@ class SerialWriter:
 class ChaincodeService(shim_grpc.ChaincodeServicer):
     """One ``Connect`` stream per peer connection, each with its own handler."""
 
-    def __init__(self, chaincode_id: str, chaincode: Any) -> None:
+    def __init__(self, chaincode_id: str, chaincode: Any, *, state_batching: bool = True) -> None:
         self._ccid = chaincode_id
         self._cc = chaincode
+        self._state_batching = state_batching
 
     async def Connect(self, request_iterator: Any, context: grpc.aio.ServicerContext) -> None:  # noqa: N802
         handler = EventingHandler(self._ccid, self._cc)
+        handler.accept_batching = self._state_batching
         try:
             await handler.chat_with_peer(request_iterator, SerialWriter(context))
         except asyncio.CancelledError:
@@ -205,7 +218,8 @@ def _read(path: str | None) -> bytes:
 def create_server(config: ServerConfig, chaincode: Any) -> tuple[grpc.aio.Server, int]:
     """The gRPC server with the chaincode service bound to ``config.address``; returns it and the bound port."""
     server = grpc.aio.server()
-    shim_grpc.add_ChaincodeServicer_to_server(ChaincodeService(config.chaincode_id, chaincode), server)
+    service = ChaincodeService(config.chaincode_id, chaincode, state_batching=config.state_batching)
+    shim_grpc.add_ChaincodeServicer_to_server(service, server)
     if config.tls:
         credentials = grpc.ssl_server_credentials(
             [(_read(config.tls_key_file), _read(config.tls_cert_file))],

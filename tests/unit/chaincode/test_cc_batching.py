@@ -17,7 +17,7 @@ from fabric_protos.peer import chaincode_pb2 as cc_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim_pb2
 
 from chaincode.batching import NONE, PeerBatching
-from chaincode.server import BatchingStub, EventingHandler
+from chaincode.server import BatchingStub, EventingHandler, ServerConfig
 
 Msg = shim_pb2.ChaincodeMessage
 
@@ -80,6 +80,18 @@ def test_a_peer_before_fabric_3_1_offers_no_batching() -> None:
     assert PeerBatching.from_ready(declined.SerializeToString()) == NONE
 
 
+def test_a_server_told_to_decline_batching_talks_one_message_per_key() -> None:
+    config = ServerConfig.from_env({"CHAINCODE_ID": "flexledger_1.0:abc", "CHAINCODE_SERVER_ADDRESS": "127.0.0.1:9999",
+                                    "CHAINCODE_TLS_DISABLED": "1", "FLEXLEDGER_STATE_BATCHING": "0"})
+    assert not config.state_batching
+    handler, _, _ = _handler({})
+    handler.accept_batching = config.state_batching
+    handler.state = STATES.ESTABLISHED
+    asyncio.run(handler.handle_message_established(_ready(cc_pb2.ChaincodeAdditionalParams(
+        use_write_batch=True, max_size_write_batch=500, use_get_multiple_keys=True, max_size_get_multiple_keys=200))))
+    assert handler.state == STATES.READY and handler.batching == NONE
+
+
 def test_a_batched_read_and_a_write_batch_are_one_message_each() -> None:
     state = {"a": b"1", "c": b"3", "gone": b"x"}
     _, peer, stub = _handler(state)
@@ -122,14 +134,14 @@ def test_a_bid_reads_writes_and_answers_the_same_with_or_without_batching(who: A
     assert plain.last_stub.writes == batched.last_stub.writes
     assert plain.ledger.state == batched.ledger.state
     reads = [n for kind, n in batched.last_stub.batches if kind == "read"]
-    assert reads == [5], "market, enrolment, device, bid id and device slot in one read"
+    assert reads == [6], "governance, market, enrolment, device, bid id and device slot in one read"
     assert [n for kind, n in batched.last_stub.batches if kind == "write"] == [len(batched.last_stub.writes)]
 
 
 def test_batches_keep_within_the_limits_the_peer_announced() -> None:
     chain = _day(PeerBatching(max_read_keys=2, max_write_records=2))
     chain.invoke(AGG1, "PlaceBid", capacity_bid())
-    assert chain.last_stub.batches == [("read", 2), ("read", 2), ("read", 1), ("write", 2), ("write", 1)]
+    assert chain.last_stub.batches == [("read", 2), ("read", 2), ("read", 2), ("write", 2), ("write", 1)]
 
 
 def test_a_refused_bid_sends_no_write_batch() -> None:

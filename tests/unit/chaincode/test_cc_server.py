@@ -55,6 +55,7 @@ def test_partial_tls_configuration_is_refused(tls_files: dict[str, str]) -> None
         ({"CHAINCODE_SERVER_ADDRESS": "9999"}, "CHAINCODE_SERVER_ADDRESS"),
         ({"CHAINCODE_SERVER_ADDRESS": "host:http"}, "CHAINCODE_SERVER_ADDRESS"),
         ({"FLEXLEDGER_ORACLE_FAULT": "yes"}, "FLEXLEDGER_ORACLE_FAULT"),
+        ({"FLEXLEDGER_STATE_BATCHING": "off"}, "FLEXLEDGER_STATE_BATCHING"),
     ],
 )
 def test_bad_environment_is_named(env: dict[str, str], name: str) -> None:
