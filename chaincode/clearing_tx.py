@@ -43,7 +43,7 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
     active = await kind.fund(tx, market, placed)
     document, mechanism = await kind.document(tx, market, active)
     outcome = await tx.oracle.run(document, mechanism)
-    payments = money.payments_in_cents(outcome.result.get("payments_eur"))
+    payments = money.payments_in_cents(outcome.result.payments_eur)
     owners = {b["owner"] for b in active}
     for owner in payments:
         if owner not in owners and payments[owner]:

@@ -18,6 +18,7 @@ from chaincode import wholesale_grid as grid
 from chaincode.context import Tx
 from chaincode.state import key
 from clearing import limits, wholesale
+from clearing.api import ClearingResult
 
 _DIRECTION = {"p_up": "up", "p_down": "down"}
 
@@ -28,9 +29,9 @@ def _remaining(offered: float, dispatched: float) -> float:
 
 
 async def offer_undispatched(tx: Tx, market: dict[str, Any], active: list[dict[str, Any]],
-                             result: dict[str, Any]) -> list[str]:
+                             result: ClearingResult) -> list[str]:
     """Create and check the mFRR bids of ``market``'s undispatched flexibility; returns their ids."""
-    dispatch = result.get("dispatch_mw") or {}
+    dispatch = result.dispatch_mw
     consenting = []
     for offer in sorted(active, key=lambda b: b["id"]):
         consent = await tx.ledger.get(key("mfrrconsent", offer["device"]))

@@ -14,7 +14,13 @@ from chaincode import clock, funds, network_data
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, FailedPrecondition, NotFound
 from chaincode.state import key
-from clearing.api import CAPACITY_INPUT_BID_FIELDS, CAPACITY_SCHEMA, FLEX_INPUT_OFFER_FIELDS, FLEX_SCHEMA
+from clearing.api import (
+    CAPACITY_INPUT_BID_FIELDS,
+    CAPACITY_SCHEMA,
+    FLEX_INPUT_OFFER_FIELDS,
+    FLEX_SCHEMA,
+    ClearingResult,
+)
 
 Record = dict[str, Any]
 
@@ -66,8 +72,9 @@ class CapacityKind:
             "bids": sorted(offers, key=lambda o: o["id"]),
         }, None
 
-    def trades(self, market: Record, result: Record, by_id: dict[str, Record], payments: dict[str, int]) -> list[Record]:
-        awards = result.get("awards_mw") or {}
+    def trades(self, market: Record, result: ClearingResult, by_id: dict[str, Record],
+               payments: dict[str, int]) -> list[Record]:
+        awards = result.awards_mw
         trades: list[Record] = []
         for bid_id in sorted(awards):
             mw = awards[bid_id]
@@ -75,7 +82,7 @@ class CapacityKind:
                 bid = by_id[bid_id]
                 trades.append({"type": "award", "bid_id": bid_id, "owner": bid["owner"], "device": bid["device"],
                                "periods": bid["periods"], "awarded_mw": mw,
-                               "clearing_price_eur_per_mwh": result.get("clearing_price_eur_per_mwh")})
+                               "clearing_price_eur_per_mwh": result.clearing_price_eur_per_mwh})
         for owner, cents in payments.items():
             if cents:
                 trades.append({"type": "payment", "from": owner, "to": market["buyer"], "amount_cents": cents})
@@ -124,8 +131,9 @@ class FlexibilityKind:
             "offers": sorted(offers, key=lambda o: o["id"]),
         }, market["rule"]
 
-    def trades(self, market: Record, result: Record, by_id: dict[str, Record], payments: dict[str, int]) -> list[Record]:
-        dispatch = result.get("dispatch_mw") or {}
+    def trades(self, market: Record, result: ClearingResult, by_id: dict[str, Record],
+               payments: dict[str, int]) -> list[Record]:
+        dispatch = result.dispatch_mw
         trades: list[Record] = []
         for bid_id in sorted(dispatch):
             if bid_id in by_id:

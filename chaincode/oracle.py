@@ -21,6 +21,7 @@ from typing import Any
 
 from chaincode.errors import ChaincodeError
 from clearing import canonical
+from clearing.api import ClearingResult
 
 LOG = logging.getLogger("chaincode.oracle")
 
@@ -30,7 +31,7 @@ ClearFn = Callable[[Mapping[str, Any], "str | None"], dict[str, Any]]
 @dataclass(frozen=True)
 class OracleOutcome:
     input_bytes: bytes  # canonical bytes of the input document, stored for re-verification
-    result: dict[str, Any]
+    result: ClearingResult
     result_bytes: bytes  # canonical bytes of the result document
     input_hash: str
     result_hash: str
@@ -84,13 +85,13 @@ class Oracle:
             LOG.warning("ORACLE FAULT INJECTED: perturbing the clearing result (FLEXLEDGER_ORACLE_FAULT=1)")
             result = perturb(result)
         result_bytes = canonical.dumps(result)
-        result = json.loads(result_bytes)  # everything downstream sees exactly the stored, canonical numbers
-        result_hash = result.get("result_hash") or result_hash_of(result)
+        # everything downstream sees exactly the stored, canonical numbers
+        stored = ClearingResult(json.loads(result_bytes))
         return OracleOutcome(
             input_bytes=canonical.dumps(document, canonical.EXACT),
-            result=result,
+            result=stored,
             result_bytes=result_bytes,
-            input_hash=str(result.get("input_hash") or canonical.hash_of(document, canonical.EXACT)),
-            result_hash=str(result_hash),
-            oracle=result.get("oracle"),
+            input_hash=str(stored.input_hash or canonical.hash_of(document, canonical.EXACT)),
+            result_hash=str(stored.result_hash or result_hash_of(stored.document)),
+            oracle=stored.oracle,
         )

@@ -2,13 +2,15 @@
 
 Callers pass the input document as parsed JSON or raw bytes; the ``schema`` field picks
 the market. The result is a plain JSON-like dict whose canonical bytes
-(:func:`clearing.canonical.dumps`) are what peers compare.
+(:func:`clearing.canonical.dumps`) are what peers compare; :class:`ClearingResult` is the typed view of the
+result fields the ledger acts on (awards, dispatch, payments, hashes), for the chaincode and auditors.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from clearing import canonical
@@ -60,3 +62,48 @@ def clear(document: Mapping[str, Any] | str | bytes, mechanism: str | None = Non
 def clear_to_bytes(document: Mapping[str, Any] | str | bytes, mechanism: str | None = None) -> bytes:
     """Canonical bytes of :func:`clear`'s result: what every peer must agree on."""
     return canonical.dumps(clear(document, mechanism))
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """A result document (``flexledger.clearing-result/1`` or the capacity result) and what settles from it.
+
+    Why a view and not a copy: the document is the record. Its canonical bytes are what every endorsing peer
+    hashes and stores, and its numbers are the canonical ones; the properties read it, and name in one place
+    (here, where the oracle writes them) the fields the chaincode turns into trades and money.
+    """
+
+    document: Mapping[str, Any]
+
+    @property
+    def payments_eur(self) -> dict[str, float]:
+        """Per owner: what the market pays it (flexibility) or charges it (capacity), in EUR."""
+        return dict(self.document.get("payments_eur") or {})
+
+    @property
+    def awards_mw(self) -> dict[str, float]:
+        """Capacity: per bid id, the MW awarded."""
+        return dict(self.document.get("awards_mw") or {})
+
+    @property
+    def clearing_price_eur_per_mwh(self) -> float | None:
+        """Capacity under uniform pricing: the clearing price (None under pay-as-bid)."""
+        return self.document.get("clearing_price_eur_per_mwh")
+
+    @property
+    def dispatch_mw(self) -> dict[str, dict[str, list[float]]]:
+        """Flexibility: per offer id, per product (``p_up``...), the MW dispatched in each period."""
+        return dict(self.document.get("dispatch_mw") or {})
+
+    @property
+    def result_hash(self) -> str | None:
+        return self.document.get("result_hash")
+
+    @property
+    def input_hash(self) -> str | None:
+        return self.document.get("input_hash")
+
+    @property
+    def oracle(self) -> Mapping[str, Any] | None:
+        """The oracle's code and solver versions that produced the result."""
+        return self.document.get("oracle")

@@ -27,6 +27,12 @@ class User:
 
 @dataclass(frozen=True)
 class Org:
+    """An organisation's nodes: a CA, a peer and a chaincode server, and an orderer if ``runs_orderer``.
+
+    ``index`` places its block of 100 ports above ``base_port``; ``endorses``: a market organisation, whose
+    peer the chaincode's endorsement policy names (the auditor's peer only keeps a copy of the ledger).
+    """
+
     name: str
     index: int
     runs_orderer: bool
