@@ -60,6 +60,17 @@ class Device(Record):
     updated_at: str | None = None
 
 
+class MarketRules(Record):
+    """A market's bidding rules: price and quantity granularity and bounds."""
+
+    price_resolution_eur: float | None = None
+    quantity_step_mw: float | None = None
+    min_quantity_mw: float | None = None
+    max_quantity_mw: float | None = None
+    min_price_eur_per_mwh: float | None = None
+    max_price_eur_per_mwh: float | None = None
+
+
 class Market(Record):
     """A capacity or flexibility market (``CreateMarket``, ``RequestFlexibility``, ``ReadMarket``)."""
 
@@ -76,7 +87,7 @@ class Market(Record):
     gate_closes_ms: int | None = None
     periods: int | None = None
     period_minutes: int | None = None
-    rules: dict[str, Any] | None = None
+    rules: MarketRules | None = None
     budget_cents: int | None = None
     buyer: str | None = None
     status: str | None = None
@@ -155,6 +166,39 @@ class Trade(Record):
     payee: str | None = Field(default=None, alias="to")
 
 
+class OracleCode(Record):
+    """The oracle's code: package, version and a hash of its sources."""
+
+    package: str | None = None
+    version: str | None = None
+    sources_sha256: str | None = None
+
+
+class Solver(Record):
+    """The solver and modelling versions and the fixed options every peer solves with."""
+
+    name: str | None = None
+    highs: str | None = None
+    highspy: str | None = None
+    pyomo: str | None = None
+    options: dict[str, str | int | float | bool] | None = None
+
+
+class OracleProvenance(Record):
+    """What the oracle reports of itself with every result."""
+
+    code: OracleCode | None = None
+    solver: Solver | None = None
+    tie_break: str | None = Field(default=None, description="the documented tie-break rule of the market kind")
+
+
+class OracleVersions(Record):
+    """Which code cleared a market: the chaincode's version and the oracle's provenance."""
+
+    chaincode: str | None = None
+    oracle: OracleProvenance | None = None
+
+
 class Clearing(Record):
     """What a clearing stored (``ClearMarket`` answers it without ``input``/``result``; ``GetClearing`` with)."""
 
@@ -164,7 +208,7 @@ class Clearing(Record):
     input_hash: str | None = None
     input_sha256: str | None = None
     result_hash: str | None = None
-    oracle: dict[str, Any] | None = None
+    oracle: OracleVersions | None = None
     payments_cents: dict[str, int] | None = None
     unfunded_bids: list[str] | None = None
     unrevealed_bids: list[str] | None = Field(default=None, description="sealed bids not revealed in time: excluded")
@@ -202,14 +246,69 @@ class Settlement(Record):
     tx_id: str | None = None
 
 
+class Bus(Record):
+    """A node of the feeder; the one ``slack`` node is the substation."""
+
+    id: str | None = None
+    slack: bool | None = None
+
+
+class Line(Record):
+    """A branch of the feeder, pointing away from the slack node, with its per-unit impedance and limits."""
+
+    id: str | None = None
+    from_node: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    r_pu: float | None = None
+    x_pu: float | None = None
+    p_max_mw: float | None = None
+    q_max_mvar: float | None = None
+
+
+class FeederModel(Record):
+    """The feeder's electrical model: per-unit base, voltage band, nodes and branches (the oracle's ``network``)."""
+
+    base_mva: float | None = None
+    v_min_pu: float | None = None
+    v_max_pu: float | None = None
+    v_slack_pu: float | None = None
+    nodes: list[Bus] | None = None
+    branches: list[Line] | None = None
+
+
 class Network(Record):
     """One version of the DSO's feeder model (``PublishNetwork``, ``ReadNetwork``)."""
 
     version: int | None = None
-    network: dict[str, Any] | None = None
+    network: FeederModel | None = None
     feeders: dict[str, list[str]] | None = None
     published_at: str | None = None
     published_by: str | None = None
+
+
+class BaselineRow(Record):
+    """Expected demand and generation at one node in one period, with their reactive shares (tan φ)."""
+
+    node: str | None = None
+    period: int | None = None
+    demand_mw: float | None = None
+    generation_mw: float | None = None
+    demand_tan_phi: float | None = None
+    generation_tan_phi: float | None = None
+
+
+class Substation(Record):
+    """The exchange with the transmission grid per period, when fixed (null: free)."""
+
+    p_mw: list[float] | None = None
+    q_mvar: list[float] | None = None
+
+
+class SheddingCost(Record):
+    """What shedding load or generation costs the DSO, per MWh."""
+
+    load_eur_per_mwh: float | None = None
+    generation_eur_per_mwh: float | None = None
 
 
 class Baseline(Record):
@@ -218,19 +317,27 @@ class Baseline(Record):
     day: str | None = None
     periods: int | None = None
     period_minutes: int | None = None
-    baseline: list[dict[str, Any]] | None = None
-    substation: dict[str, Any] | None = None
-    shedding_cost: dict[str, Any] | None = None
+    baseline: list[BaselineRow] | None = None
+    substation: Substation | None = None
+    shedding_cost: SheddingCost | None = None
     network_version: int | None = None
     revision: int | None = None
     published_at: str | None = None
+
+
+class CapacityLimit(Record):
+    """The capacity the DSO sells on one feeder in one period."""
+
+    feeder: str | None = None
+    period: int | None = None
+    capacity_mw: float | None = None
 
 
 class CapacityLimits(Record):
     """A capacity market's limits (``PublishCapacityLimits``, ``ReadCapacityLimits``)."""
 
     market_id: str | None = None
-    limits: list[dict[str, Any]] | None = None
+    limits: list[CapacityLimit] | None = None
     from_day_ahead: str | None = None
     published_at: str | None = None
 
@@ -310,8 +417,10 @@ class BidDocument:
 
 
 #: The records docs/chaincode-api.md lists, in its order.
-DOCUMENTED = (Marketplace, Device, Market, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing, Settlement,
-              Transfer, Release, Network, Baseline, CapacityLimits, Portfolio, HistoryEntry, TotalFunds)
+DOCUMENTED = (Marketplace, Device, Market, MarketRules, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing,
+              OracleVersions, OracleProvenance, OracleCode, Solver, Settlement, Transfer, Release, Network,
+              FeederModel, Bus, Line, Baseline, BaselineRow, Substation, SheddingCost, CapacityLimits, CapacityLimit,
+              Portfolio, HistoryEntry, TotalFunds)
 
 
 def _type_name(annotation: Any) -> str:
