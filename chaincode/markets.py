@@ -18,6 +18,7 @@ from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, NotFound
 from chaincode.state import key
 from clearing import limits
+from clearing.capacity.rules import RULE_FIELDS
 from clearing.limits import echo
 
 KINDS = ("capacity_day_ahead", "capacity_intraday", "flexibility")
@@ -25,8 +26,6 @@ CAPACITY_RULES = ("premium_capacity", "social_equity")
 FLEX_RULES = ("vcg", "dlmp")
 PRIORITIES = ("fcfs", "highest_demand")
 PRICINGS = ("pay_as_bid", "uniform")
-RULE_FIELDS = ("price_resolution_eur", "quantity_step_mw", "min_quantity_mw", "max_quantity_mw",
-               "min_price_eur_per_mwh", "max_price_eur_per_mwh")
 FLEX_DEFAULT_RULES = {"price_resolution_eur": 0.01, "quantity_step_mw": 0.001, "min_quantity_mw": 0.0,
                       "max_quantity_mw": 1000.0, "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 10000.0}
 _MARKET_FIELDS = ("id", "kind", "feeder", "day", "rule", "priority", "pricing", "gate_opens", "gate_closes",

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class Record(BaseModel):
@@ -60,15 +60,13 @@ class Device(Record):
     updated_at: str | None = None
 
 
-class MarketRules(Record):
-    """A market's bidding rules: price and quantity granularity and bounds."""
-
-    price_resolution_eur: float | None = None
-    quantity_step_mw: float | None = None
-    min_quantity_mw: float | None = None
-    max_quantity_mw: float | None = None
-    min_price_eur_per_mwh: float | None = None
-    max_price_eur_per_mwh: float | None = None
+#: The bidding rules a market may set (the oracle's ``clearing.capacity.rules.RULE_FIELDS``; a unit test keeps
+#: the two equal): price resolution, order granularity, quantity and price bounds.
+MARKET_RULE_FIELDS = ("price_resolution_eur", "quantity_step_mw", "min_quantity_mw", "max_quantity_mw",
+                      "min_price_eur_per_mwh", "max_price_eur_per_mwh")
+MarketRules = create_model("MarketRules", __base__=Record,
+                           **{name: (float | None, None) for name in MARKET_RULE_FIELDS})  # type: ignore[call-overload]
+MarketRules.__doc__ = "A market's bidding rules: price and quantity granularity and bounds."
 
 
 class Market(Record):

@@ -59,3 +59,11 @@ def test_the_documented_documents_name_every_field_the_chaincode_takes():
 def test_every_kind_of_refusal_is_documented_with_its_status():
     for kind, status in RESPONSE_STATUS.items():
         assert re.search(rf"^\| `{kind.value}` \| {status} \|", DOC, re.MULTILINE), kind
+
+
+def test_the_contracts_market_rules_are_the_oracles() -> None:
+    from clearing.capacity.rules import RULE_FIELDS
+    from contract.records import MARKET_RULE_FIELDS, MarketRules
+
+    assert MARKET_RULE_FIELDS == RULE_FIELDS
+    assert tuple(MarketRules.model_fields) == RULE_FIELDS
