@@ -138,7 +138,7 @@ def test_a_bid_stream_survives_a_peer_and_the_raft_leader_being_killed(live_netw
     committed = {bid_id: tx for bid_id, (kind, tx) in outcomes.items() if kind == "committed"}
     # every peer reaches one height, holds every transaction the client was told committed, VALID
     deadline = time.monotonic() + 60
-    while len({n["height"] for n in net.status()["nodes"] if n["kind"] == "peer"}) != 1:
+    while len(set(net.status().peer_heights().values())) != 1:
         assert time.monotonic() < deadline, "peers did not converge to one height"
         time.sleep(1)
     users = {"dso": "operator", "agg1": "trader", "agg2": "trader", "auditor": "inspector"}

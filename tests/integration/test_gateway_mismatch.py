@@ -75,7 +75,7 @@ def _heights(net: Network) -> list[int | None]:
     """Peer heights once every peer has caught up (blocks reach other peers a moment later)."""
     deadline = time.monotonic() + 30
     while True:
-        heights = [n["height"] for n in net.status()["nodes"] if n["kind"] == "peer"]
+        heights = list(net.status().peer_heights().values())
         if len(set(heights)) == 1 or time.monotonic() > deadline:
             return heights
         time.sleep(0.5)
