@@ -32,7 +32,7 @@ class Node:
     """A bus of the feeder; the one ``slack`` bus is the substation, where the voltage is held."""
 
     id: str
-    slack: bool
+    slack: bool = False  # as in the document, where only the substation says ``"slack": true``
 
 
 @dataclass(frozen=True)
