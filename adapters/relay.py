@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.drop import ExchangeLink, TsoLink
-from contract.wholesale import CheckedBook, MfrrActivation, Refusal, SpotSession, TsoBid
+from contract.wholesale import CheckedBook, MfrrActivation, MfrrBid, Refusal, SpotSession, TsoBid
 
 Call = Callable[..., Any]
 
@@ -36,15 +36,20 @@ def relay_results(submit: Call, link: ExchangeLink, session_id: str) -> SpotSess
     return SpotSession.model_validate(submit("RecordSpotResults", session_id, json.dumps(envelope)))
 
 
-def tso_bid(bid: dict[str, Any]) -> TsoBid:
+def tso_bid(bid: MfrrBid) -> TsoBid:
     """What the TSO platform sees of a bid: what it may activate, never more than the network allows."""
-    return TsoBid(id=bid["id"], direction=bid["direction"], day=bid["day"], period=bid["period"],
-                  quantity_mw=bid["forwarded_mw"], price_eur_per_mwh=bid["price_eur_per_mwh"])
+    return TsoBid(id=bid.id, direction=bid.direction, day=bid.day, period=bid.period,
+                  quantity_mw=bid.forwarded_mw, price_eur_per_mwh=bid.price_eur_per_mwh)
+
+
+def open_bids(bids: list[MfrrBid]) -> list[MfrrBid]:
+    """The bids the TSO may still activate: checked by the network and neither activated nor rejected."""
+    return [b for b in bids if b.status in OPEN_BIDS]
 
 
 def forward_mfrr(evaluate: Call, link: TsoLink, day: str) -> list[TsoBid]:
     """Send every bid of ``day`` that passed the network check and is still open to the TSO platform."""
-    bids = [tso_bid(b) for b in evaluate("ListMfrrBids", day) if b["status"] in OPEN_BIDS]
+    bids = [tso_bid(b) for b in open_bids([MfrrBid.model_validate(b) for b in evaluate("ListMfrrBids", day)])]
     link.send_bids(day, [b.model_dump() for b in bids])
     return bids
 

@@ -25,7 +25,7 @@ from clearing.api import ClearingResult
 
 LOG = logging.getLogger("chaincode.oracle")
 
-ClearFn = Callable[[Mapping[str, Any], "str | None"], dict[str, Any]]
+ClearFn = Callable[[Mapping[str, Any], "str | None"], ClearingResult]
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,10 @@ class OracleOutcome:
     oracle: Any  # the oracle's own version record
 
 
-def _default_clear(document: Mapping[str, Any], mechanism: str | None) -> dict[str, Any]:
-    from clearing.api import clear
+def _default_clear(document: Mapping[str, Any], mechanism: str | None) -> ClearingResult:
+    from clearing.api import clear_result
 
-    return clear(document, mechanism)
+    return clear_result(document, mechanism)
 
 
 def result_hash_of(result: Mapping[str, Any]) -> str:
@@ -83,8 +83,8 @@ class Oracle:
             raise ChaincodeError("clearing", f"the oracle could not clear the market: {exc}") from exc
         if self.fault:
             LOG.warning("ORACLE FAULT INJECTED: perturbing the clearing result (FLEXLEDGER_ORACLE_FAULT=1)")
-            result = perturb(result)
-        result_bytes = canonical.dumps(result)
+            result = ClearingResult(perturb(dict(result.document)))
+        result_bytes = canonical.dumps(result.document)
         # everything downstream sees exactly the stored, canonical numbers
         stored = ClearingResult(json.loads(result_bytes))
         return OracleOutcome(

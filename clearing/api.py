@@ -59,6 +59,11 @@ def clear(document: Mapping[str, Any] | str | bytes, mechanism: str | None = Non
     raise ValidationError("schema", f"unknown schema {schema!r}; expected one of {', '.join(SCHEMAS)}")
 
 
+def clear_result(document: Mapping[str, Any] | str | bytes, mechanism: str | None = None) -> ClearingResult:
+    """:func:`clear`, its result with typed access to what settles from it (the chaincode's door)."""
+    return ClearingResult(clear(document, mechanism))
+
+
 def clear_to_bytes(document: Mapping[str, Any] | str | bytes, mechanism: str | None = None) -> bytes:
     """Canonical bytes of :func:`clear`'s result: what every peer must agree on."""
     return canonical.dumps(clear(document, mechanism))

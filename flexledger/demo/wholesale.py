@@ -18,7 +18,9 @@ from typing import Any
 from adapters.documents import ExchangeKey
 from adapters.drop import FileExchange, FileTso
 from adapters.fakes import FakeExchange, FakeTsoPlatform
-from adapters.relay import OPEN_BIDS, tso_bid
+from adapters.relay import open_bids as relay_open
+from adapters.relay import tso_bid
+from contract.wholesale import MfrrBid
 from flexledger.demo import data as demo_data
 from flexledger.demo.api import OrgApi
 
@@ -129,7 +131,7 @@ class WholesaleDay:
             "id": f"mfrr-{self.day.run_id}", "device": device["id"], "day": day, "period": 18, "direction": "up",
             "quantity_mw": device["max_power_mw"], "price_eur_per_mwh": 120.0})
         bids = self.day.dso.get(f"/mfrr/days/{day}/bids")
-        open_bids = [tso_bid(b) for b in bids if b["status"] in OPEN_BIDS]
+        open_bids = [tso_bid(b) for b in relay_open([MfrrBid.model_validate(b) for b in bids])]
         FileTso(self.drop).send_bids(day, [b.model_dump() for b in open_bids])
         if not open_bids:
             return bids, []

@@ -24,7 +24,7 @@ from cc_world import (
 
 from chaincode.oracle import Oracle, result_hash_of
 from clearing import canonical
-from clearing.api import clear
+from clearing.api import ClearingResult, clear
 
 
 def _two_capacity_bids(cap: Chain) -> None:
@@ -167,9 +167,9 @@ class _FixedOracle:
         self.result["result_hash"] = result_hash_of(self.result)
         self.documents: list[dict[str, Any]] = []
 
-    def __call__(self, document: dict[str, Any], mechanism: str | None) -> dict[str, Any]:
+    def __call__(self, document: dict[str, Any], mechanism: str | None) -> ClearingResult:
         self.documents.append(document)
-        return dict(self.result)
+        return ClearingResult(dict(self.result))
 
 
 def test_flexibility_settlement_refuses_payments_above_the_escrowed_budget(flex: Chain) -> None:
@@ -200,7 +200,7 @@ def test_negative_or_foreign_payments_are_refused(cap: Chain) -> None:
 def test_oracle_refusal_names_the_field_and_stores_nothing(cap: Chain) -> None:
     from clearing.errors import ValidationError
 
-    def refusing(document: dict[str, Any], mechanism: str | None) -> dict[str, Any]:
+    def refusing(document: dict[str, Any], mechanism: str | None) -> ClearingResult:
         raise ValidationError("bids[0].quantity_mw", "too big")
 
     _two_capacity_bids(cap)
@@ -229,7 +229,7 @@ def test_clearing_runs_off_the_event_loop_so_other_transactions_proceed(cap: Cha
     entered = threading.Event()
     fixed = _FixedOracle({"payments_eur": {}, "awards_mw": {}})
 
-    def slow(document: dict[str, Any], mechanism: str | None) -> dict[str, Any]:
+    def slow(document: dict[str, Any], mechanism: str | None) -> ClearingResult:
         entered.set()
         assert release.wait(10), "the test never released the oracle"
         return fixed(document, mechanism)
