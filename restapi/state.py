@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, Request
 
 from gateway.ca import CAClient
@@ -45,10 +46,13 @@ class AppState:
                 self._extensions[name] = make()
             return self._extensions[name]
 
+    def known_role(self, user: str) -> str | None:
+        """The user's role if it was looked up before (no I/O, no lock: one dict read), else None."""
+        return self._roles.get(user)
+
     def role_of(self, user: str) -> str:
         """The ``role`` attribute of the user's certificate (what the chaincode will see)."""
-        with self._lock:
-            cached = self._roles.get(user)
+        cached = self.known_role(user)
         if cached is not None:
             return cached
         role = self.ledger.identity(user).attributes.get("role") or self.profile_roles.get(user, "")
@@ -59,13 +63,24 @@ class AppState:
         return role
 
 
-def state_of(request: Request) -> AppState:
+# The dependencies below are ``async`` although they await nothing in the common case: FastAPI runs a
+# plain ``def`` dependency in a worker thread, and three thread hand-offs per request (state, caller,
+# role check) cost more CPU than the checks themselves (docs/gateway.md, "Throughput"). They do no
+# blocking work on the event loop: the token lookup is a hash and a dict read (plus a stat of the token
+# file), and the one call that may read files, a user's first role lookup, goes to a worker thread.
+
+
+def _state(request: Request) -> AppState:
     return request.app.state.flex
 
 
-def principal(request: Request) -> Principal:
+async def state_of(request: Request) -> AppState:
+    return _state(request)
+
+
+async def principal(request: Request) -> Principal:
     """Authenticate ``Authorization: Bearer <token>``; 401 otherwise."""
-    state = state_of(request)
+    state = _state(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -73,13 +88,16 @@ def principal(request: Request) -> Principal:
     user = state.tokens.user_of(token.strip())
     if user is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token", "Authorization")
-    return Principal(user=user, role=state.role_of(user), msp_id=state.msp_id)
+    role = state.known_role(user)
+    if role is None:
+        role = await anyio.to_thread.run_sync(state.role_of, user)
+    return Principal(user=user, role=role, msp_id=state.msp_id)
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must hold one of ``roles`` (the chaincode checks again, authoritatively)."""
 
-    def check(who: Principal = Depends(principal)) -> Principal:  # noqa: B008
+    async def check(who: Principal = Depends(principal)) -> Principal:  # noqa: B008
         if who.role not in roles:
             raise ApiError(403, "forbidden", f"role {who.role or 'none'!r} may not do this; needs {' or '.join(roles)}",
                            "Authorization")

@@ -326,3 +326,25 @@ def test_service_refuses_a_thread_pool_of_none():
 
     with pytest.raises(ValueError, match="max_in_flight"):
         create_app(None, max_in_flight=0)  # type: ignore[arg-type]
+
+
+def test_a_callers_role_is_read_from_the_certificate_once_and_never_on_the_event_loop(env, monkeypatch):
+    """Authentication runs on the event loop (no worker thread per request); only a user's first role lookup
+    reads the certificate, and it does so in a worker thread, as any blocking work must."""
+    import asyncio
+
+    on_loop: list[bool] = []
+    original = env.ledger.identity
+
+    def identity(user: str):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread runs no event loop
+            on_loop.append(False)
+        return original(user)
+
+    monkeypatch.setattr(env.ledger, "identity", identity)
+    for _ in range(3):
+        assert env.agg2.get("/balance", headers=env.auth("trader2")).status_code == 200
+    assert on_loop == [False]
