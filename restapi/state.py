@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from fastapi import Depends, Request
@@ -18,6 +21,8 @@ from restapi.auth import Principal, TokenStore
 from restapi.errors import ApiError
 from restapi.ledger import Ledger
 from restapi.store.db import QueryStore
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -35,6 +40,8 @@ class AppState:
     profile_roles: dict[str, str] = field(default_factory=dict)
     #: the off-chain read model the list endpoints page from (None: they ask the chaincode)
     store: QueryStore | None = None
+    #: worker threads of the bid route (:func:`in_worker`), made and shut down with each run of the app
+    workers: ThreadPoolExecutor | None = None
     _roles: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +111,17 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
         return who
 
     return check
+
+
+async def in_worker(state: AppState, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, a blocking ledger call, in the service's worker threads; the event loop goes on meanwhile.
+
+    Why not a plain ``def`` route, which FastAPI runs in anyio's thread pool: that hand-off cost 0.15-0.2 ms
+    more CPU per request than an executor's (server CPU per ``POST /bids``, 128 and 256 in flight: 0.97 and
+    1.10-1.19 ms through anyio, 0.82 and 0.94 ms through the executor), and ``POST /bids`` is the route a
+    gate closure floods. Both pools hold ``max_in_flight`` threads.
+    """
+    return await asyncio.get_running_loop().run_in_executor(state.workers, functools.partial(fn, *args))
 
 
 def decode(result: bytes) -> Any:
