@@ -92,7 +92,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = max_in_flight
-        state.workers = ThreadPoolExecutor(max_in_flight, thread_name_prefix="ledger")
+        state.workers = workers = ThreadPoolExecutor(max_in_flight, thread_name_prefix="ledger")
         # one follower per run of the app (a test harness may run the lifespan of one app more than once)
         follower = None
         if state.store is not None:
@@ -101,7 +101,7 @@ def create_app(
         yield
         if follower is not None:
             follower.stop()
-        state.workers.shutdown(wait=True)
+        workers.shutdown(wait=True)
         ledger.close()
 
     app = FastAPI(title=f"flexledger gateway — {profile.org}", version="1.0.0", description=DESCRIPTION,
