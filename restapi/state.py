@@ -47,7 +47,13 @@ class AppState:
     _extensions: dict[str, Any] = field(default_factory=dict)
 
     def extension(self, name: str, make: Callable[[], Any]) -> Any:
-        """One long-lived helper object per service (a store, a cache), made on first use."""
+        """One long-lived helper object per service (a store, a cache), made on first use.
+
+        Every bid asks for two of them from its worker thread; once made, one is returned by a dict read
+        without the lock, which hundreds of worker threads would otherwise queue on."""
+        made = self._extensions.get(name)
+        if made is not None:
+            return made
         with self._lock:
             if name not in self._extensions:
                 self._extensions[name] = make()
