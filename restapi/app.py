@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,8 +41,9 @@ blocks), where the bookmark is the id of the last item returned.
 """
 
 #: Requests the service works on at once. Routes call the blocking Fabric client (a submit waits for the
-#: commit, ~0.5-2 s) from worker threads; Starlette's default of 40 threads capped a busy service at 40
-#: transactions in flight, so every block it could fill held at most 40 and throughput fell behind the
+#: commit, ~0.5-2 s) from worker threads (anyio's pool for plain ``def`` routes; the bid route's own pool,
+#: :func:`restapi.state.in_worker`; each this size); Starlette's default of 40 threads capped a busy
+#: service at 40 transactions in flight, so every block it could fill held at most 40 and throughput fell behind the
 #: client library's (docs/gateway.md, "Throughput"). A waiting thread costs memory, not CPU.
 DEFAULT_MAX_IN_FLIGHT = 512
 
@@ -60,7 +62,7 @@ def create_app(
 
     The query store (``query_db``, else ``FLEXLEDGER_QUERY_DB``, else a SQLite file in the wallet) is fed
     from the real ledger's blocks; with an injected ``ledger`` it is used only when ``query_db`` is given.
-    ``max_in_flight`` sizes the worker-thread pool the routes run in (requests beyond it wait their turn).
+    ``max_in_flight`` sizes the worker-thread pools the routes run in (requests beyond it wait their turn).
     """
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight: must be >= 1, got {max_in_flight}")
@@ -90,6 +92,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = max_in_flight
+        state.workers = workers = ThreadPoolExecutor(max_in_flight, thread_name_prefix="ledger")
         # one follower per run of the app (a test harness may run the lifespan of one app more than once)
         follower = None
         if state.store is not None:
@@ -98,6 +101,7 @@ def create_app(
         yield
         if follower is not None:
             follower.stop()
+        workers.shutdown(wait=True)
         ledger.close()
 
     app = FastAPI(title=f"flexledger gateway — {profile.org}", version="1.0.0", description=DESCRIPTION,

@@ -321,8 +321,62 @@ def test_service_works_on_more_requests_at_once_than_starlettes_forty_threads(en
     assert statuses == [201] * 60
 
 
+def test_bids_are_placed_more_than_forty_at_once_and_the_event_loop_never_waits_for_one(env, monkeypatch):
+    """Sixty bids that can only finish together, placed from worker threads of the service's own pool."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(60):
+        assert env.agg1.post("/devices", json={**DEVICE, "id": f"bd{i}"}, headers=env.auth("trader")).status_code == 201
+    env.ledger.markets["x1"] = {"id": "x1", "kind": "flexibility", "status": "open"}
+    env.ledger.enrolled.add(("x1", "agg1MSP"))
+    together = threading.Barrier(60, timeout=30)
+    original = env.ledger.submit
+    on_loop: list[bool] = []
+
+    def submit(user: str, function: str, *args: str) -> bytes:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        together.wait()
+        return original(user, function, *args)
+
+    monkeypatch.setattr(env.ledger, "submit", submit)
+    bid = {"market_id": "x1", "products": {"p_up": {"price_eur_per_mwh": 10.0, "quantity_mw": [0.1]}}}
+    with ThreadPoolExecutor(60) as pool:
+        answers = list(pool.map(lambda i: env.agg1.post("/bids", json={**bid, "id": f"b{i}", "device": f"bd{i}"},
+                                                        headers=env.auth("trader")), range(60)))
+    assert [a.status_code for a in answers] == [201] * 60, answers[0].text
+    assert on_loop == [False] * 60
+
+
 def test_service_refuses_a_thread_pool_of_none():
     from restapi.app import create_app
 
     with pytest.raises(ValueError, match="max_in_flight"):
         create_app(None, max_in_flight=0)  # type: ignore[arg-type]
+
+
+def test_a_callers_role_is_read_from_the_certificate_once_and_never_on_the_event_loop(env, monkeypatch):
+    """Authentication runs on the event loop (no worker thread per request); only a user's first role lookup
+    reads the certificate, and it does so in a worker thread, as any blocking work must."""
+    import asyncio
+
+    on_loop: list[bool] = []
+    original = env.ledger.identity
+
+    def identity(user: str):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread runs no event loop
+            on_loop.append(False)
+        return original(user)
+
+    monkeypatch.setattr(env.ledger, "identity", identity)
+    for _ in range(3):
+        assert env.agg2.get("/balance", headers=env.auth("trader2")).status_code == 200
+    assert on_loop == [False]
