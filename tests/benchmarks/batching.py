@@ -57,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bids", type=int, default=600, help="bids per mode (default 600)")
     parser.add_argument("--concurrency", type=int, default=128, help="bids in flight (default 128)")
-    parser.add_argument("--orgs", default="agg1,agg2", help="aggregator organisations placing bids")
-    parser.add_argument("--user", default="trader", help="aggregator identity in each org's profile")
-    parser.add_argument("--home", type=Path, default=None, help="FLEXLEDGER_HOME of the running network")
+    bench.add_network_options(parser)
     parser.add_argument("--out", type=Path, default=Path("out/bench_batching.json"))
     args = parser.parse_args(argv)
     home = args.home or flexledger_home()
@@ -78,16 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             offers = offered(net.layout, [o.name for o in net.topo.orgs])
     finally:
         net.set_chaincode_env(previous, "(as before the benchmark)")
-    kinds = ("peer", "orderer", "chaincode", "client")
     print(f"Fabric: {net.fabric.summary}; the peers' offers: "
           + ", ".join(f"{org} {offer}" for org, offer in offers.items()))
-    print("| state access | committed/sent | per s | p50 ms | p99 ms | failed | CPU ms per bid: "
-          + " / ".join(kinds) + " = total |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        cpu_ms = " / ".join(str(r["cpu_ms_per_tx"].get(k, "-")) for k in kinds)
-        print(f"| {r['mode']} | {r['committed']}/{r['sent']} | {r['per_second']} | {r['p50_ms']} | {r['p99_ms']} "
-              f"| {r['failed']} | {cpu_ms} = {r['cpu_ms_per_tx_total']} |")
+    bench.print_rows(rows, {"state access": "mode"}, ("peer", "orderer", "chaincode", "client"))
     base, batched = rows
     print(f"\nbatched / one message per key: bids/s {bench.ratio(batched['per_second'], base['per_second'])}, "
           f"chaincode CPU per bid {bench.ratio(batched['cpu_ms_per_tx']['chaincode'], base['cpu_ms_per_tx']['chaincode'])}, "

@@ -181,15 +181,20 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
-def print_report(rows: list[dict[str, Any]]) -> None:
-    kinds = ("peer", "orderer", "chaincode", "rest", "client")
-    print("| concurrency | path | committed/sent | per s | p50 ms | p99 ms | failed | CPU ms per tx: "
+def print_rows(rows: list[dict[str, Any]], labels: dict[str, str], kinds: tuple[str, ...]) -> None:
+    """One markdown row per measured phase: ``labels`` (column title -> row key) first, then the figures."""
+    print("| " + " | ".join(labels) + " | committed/sent | per s | p50 ms | p99 ms | failed | CPU ms per tx: "
           + " / ".join(kinds) + " = total |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| " + " | ".join(["---"] * (len(labels) + 6)) + " |")
     for r in rows:
         cpu_ms = " / ".join(str(r["cpu_ms_per_tx"].get(k, "-")) for k in kinds)
-        print(f"| {r['concurrency']} | {r['path']} | {r['committed']}/{r['sent']} | {r['per_second']} | {r['p50_ms']} "
-              f"| {r['p99_ms']} | {r['failed']} | {cpu_ms} = {r['cpu_ms_per_tx_total']} |")
+        print("| " + " | ".join(str(r[key]) for key in labels.values())
+              + f" | {r['committed']}/{r['sent']} | {r['per_second']} | {r['p50_ms']} | {r['p99_ms']} | {r['failed']} "
+              f"| {cpu_ms} = {r['cpu_ms_per_tx_total']} |")
+
+
+def print_report(rows: list[dict[str, Any]]) -> None:
+    print_rows(rows, {"concurrency": "concurrency", "path": "path"}, ("peer", "orderer", "chaincode", "rest", "client"))
     print()
     print("| concurrency | REST/client bids/s | REST/client p99 | client/node bids/s | client bids/floor tx |")
     print("| --- | --- | --- | --- | --- |")
@@ -205,14 +210,19 @@ def print_report(rows: list[dict[str, Any]]) -> None:
               f"| {ratio(get('client', 'per_second'), get('floor', 'per_second'))} |")
 
 
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """Who bids on which running network (shared by the benchmarks that place bids)."""
+    parser.add_argument("--orgs", default="agg1,agg2", help="aggregator organisations placing bids")
+    parser.add_argument("--user", default="trader", help="aggregator identity in each org's profile")
+    parser.add_argument("--home", type=Path, default=None, help="FLEXLEDGER_HOME of the running network")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bids", type=int, default=600, help="transactions per path and concurrency (default 600)")
     parser.add_argument("--concurrency", default="32,128,512", help="levels, comma-separated (default 32,128,512)")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"subset of {','.join(PATHS)}")
-    parser.add_argument("--orgs", default="agg1,agg2", help="aggregator organisations placing bids")
-    parser.add_argument("--user", default="trader", help="aggregator identity in each org's profile")
-    parser.add_argument("--home", type=Path, default=None, help="FLEXLEDGER_HOME of the running network")
+    add_network_options(parser)
     parser.add_argument("--out", type=Path, default=Path("out/bench_throughput.json"))
     args = parser.parse_args(argv)
     home = args.home or flexledger_home()
