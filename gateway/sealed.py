@@ -25,6 +25,7 @@ from pathlib import Path
 
 from clearing.sealing import SALT_BYTES, commitment
 from contract.records import Bid, BidDocument, Market
+from gateway.local_db import write_ahead_log
 
 STORE_FILE = "sealed-bids.sqlite"
 Door = Callable[..., bytes]
@@ -88,7 +89,7 @@ class SealedBidStore:
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            write_ahead_log(db)
             db.execute("PRAGMA synchronous=FULL")
             db.execute("CREATE TABLE IF NOT EXISTS sealed (bid_id TEXT PRIMARY KEY, market_id TEXT NOT NULL, "
                        "device TEXT NOT NULL, bid_json TEXT NOT NULL, salt TEXT NOT NULL, commitment TEXT NOT NULL, "

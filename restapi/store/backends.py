@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.errors import ConfigError
+from gateway.local_db import write_ahead_log
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS checkpoint (
@@ -77,7 +78,7 @@ class SqliteBackend:
 
     def connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
-        db.execute("PRAGMA journal_mode=WAL")
+        write_ahead_log(db)
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 

@@ -134,6 +134,27 @@ def test_the_store_keeps_every_bid_sealed_concurrently_and_its_journal_private(t
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
 
 
+def test_a_new_store_waits_for_another_connection_opening_it_instead_of_failing(tmp_path) -> None:
+    import os
+    import sqlite3
+    import threading
+
+    path = tmp_path / STORE_FILE
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process or thread in the middle of opening the new file
+    other.execute("CREATE TABLE IF NOT EXISTS opening (x)")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        store = SealedBidStore(tmp_path)
+        store.add(seal(BidDocument.of(CAP_BID), "trader"))
+    finally:
+        release.join()
+        other.close()
+    assert [b.bid_id for b in SealedBidStore(tmp_path).of_market("CAP2")] == ["S1"]
+
+
 def test_a_markets_sealing_is_asked_once_its_gate_has_opened_and_every_time_before() -> None:
     from gateway.sealed import MarketModes
 
