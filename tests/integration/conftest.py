@@ -23,16 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from flexledger import bootstrap
 from gateway.blocks import LedgerTransaction, ledger_transactions
 from gateway.client import connect_from_profile
+from gateway.profile import load_profile
 from gateway.retry import SETTLE_RETRY
 from network.binaries import BinariesMissing, fabric_build, locate
 from network.layout import Layout
 from network.manager import Network
 from network.processes import pid_alive, read_pid, recorded_names
 from network.topology import default_topology
+from restapi import create_app
+from restapi.auth import TOKEN_FILE, TokenStore
 
 IT_BASE_PORT = int(os.environ.get("FLEXLEDGER_IT_BASE_PORT", "28000"))
 
@@ -102,6 +106,18 @@ class LiveNetwork:
 
     def profile(self, org: str) -> Path:
         return self.net.layout.profiles / f"{org}.json"
+
+    def rest_services(self, users: dict[str, list[str]]) -> tuple[dict[str, TestClient], dict[str, str]]:
+        """Each org's REST service in process (started), and a bearer token per ``org/user``; the caller
+        closes the clients (``client.__exit__``)."""
+        clients, tokens = {}, {}
+        for org, names in users.items():
+            profile = load_profile(self.profile(org))
+            store = TokenStore(profile.wallet / TOKEN_FILE)
+            for name in names:
+                tokens[f"{org}/{name}"] = store.issue(name)
+            clients[org] = TestClient(create_app(profile, tokens=store)).__enter__()
+        return clients, tokens
 
 
 @dataclass

@@ -22,8 +22,6 @@ from fastapi.testclient import TestClient
 
 from gateway.profile import load_profile
 from gateway.retry import SETTLE_RETRY
-from restapi import create_app
-from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER as FEEDER
 
@@ -62,13 +60,7 @@ def uid(prefix: str) -> str:
 def api(live_network: LiveNetwork) -> Iterator[Api]:
     users = {"dso": ["admin", "operator", "settlement"], "agg1": ["admin", "trader"], "agg2": ["trader"],
              "auditor": ["inspector"]}
-    clients, tokens = {}, {}
-    for org, names in users.items():
-        profile = load_profile(live_network.profile(org))
-        store = TokenStore(profile.wallet / TOKEN_FILE)
-        for name in names:
-            tokens[f"{org}/{name}"] = store.issue(name)
-        clients[org] = TestClient(create_app(profile, tokens=store)).__enter__()
+    clients, tokens = live_network.rest_services(users)
     now = dt.datetime.now(dt.UTC)
     day = now.date().isoformat()
     a = Api(clients, tokens, day, uid("mkt"), now + dt.timedelta(seconds=GATE_SECONDS), live_network)

@@ -23,8 +23,6 @@ from gateway import EndorseError, connect_from_profile
 from gateway.profile import load_profile
 from gateway.retry import SETTLE_RETRY
 from gateway.sealed import SealedBidStore
-from restapi import create_app
-from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER, small_baseline
 
@@ -66,13 +64,7 @@ def _offer(market: str, device: str, price: float, mw: float) -> dict:
 
 @pytest.fixture(scope="module")
 def world(live_network: LiveNetwork) -> Iterator[Sealed]:
-    clients, tokens = {}, {}
-    for org, names in USERS.items():
-        profile = load_profile(live_network.profile(org))
-        store = TokenStore(profile.wallet / TOKEN_FILE)
-        for name in names:
-            tokens[f"{org}/{name}"] = store.issue(name)
-        clients[org] = TestClient(create_app(profile, tokens=store)).__enter__()
+    clients, tokens = live_network.rest_services(USERS)
     now = dt.datetime.now(dt.UTC)
     day = (now + dt.timedelta(days=3)).date().isoformat()  # a day of its own: other modules use today
     run = uuid.uuid4().hex[:6]

@@ -25,9 +25,6 @@ from fastapi.testclient import TestClient
 
 from adapters.documents import ExchangeKey
 from adapters.fakes import FakeExchange, FakeTsoPlatform
-from gateway.profile import load_profile
-from restapi import create_app
-from restapi.auth import TOKEN_FILE, TokenStore
 from tests.integration.conftest import LiveNetwork
 from tests.small_feeder import SMALL_FEEDER
 
@@ -73,13 +70,7 @@ def wholesale(live_network: LiveNetwork, tmp_path_factory: pytest.TempPathFactor
     patch.setenv("FLEXLEDGER_EXCHANGE_DROP", str(drop))
     patch.setenv("FLEXLEDGER_TSO_DROP", str(drop))
     users = {"dso": ["operator", "settlement", "tso"], "agg1": ["trader"], "agg2": ["trader"], "auditor": ["inspector"]}
-    clients, tokens = {}, {}
-    for org, names in users.items():
-        profile = load_profile(live_network.profile(org))
-        store = TokenStore(profile.wallet / TOKEN_FILE)
-        for name in names:
-            tokens[f"{org}/{name}"] = store.issue(name)
-        clients[org] = TestClient(create_app(profile, tokens=store)).__enter__()
+    clients, tokens = live_network.rest_services(users)
     now = dt.datetime.now(dt.UTC)
     closes = now + dt.timedelta(seconds=GATE_SECONDS)
     d = Day(clients, tokens, (now + dt.timedelta(days=61)).date().isoformat(), drop, ExchangeKey.generate(),
