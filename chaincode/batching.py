@@ -52,7 +52,7 @@ def read_request(keys: Sequence[str], channel_id: str, tx_id: str) -> shim_pb2.C
 
 def read_values(keys: Sequence[str], response: shim_pb2.ChaincodeMessage) -> list[bytes | None]:
     """The values in ``keys`` order (None: no such key); a refusal or a short answer is an error."""
-    answer = _checked(response, "GetStateMultiple")
+    answer = check_answer(response, "GetStateMultiple")
     result = shim_pb2.GetStateMultipleResult()
     result.ParseFromString(answer.payload)
     if len(result.values) != len(keys):
@@ -71,10 +71,10 @@ def write_request(writes: Sequence[tuple[str, bytes | None]], channel_id: str,
 
 
 def check_written(response: shim_pb2.ChaincodeMessage) -> None:
-    _checked(response, "WriteBatchState")
+    check_answer(response, "WriteBatchState")
 
 
-def _checked(response: shim_pb2.ChaincodeMessage, what: str) -> shim_pb2.ChaincodeMessage:
+def check_answer(response: shim_pb2.ChaincodeMessage, what: str) -> shim_pb2.ChaincodeMessage:
     if response.type == shim_pb2.ChaincodeMessage.ERROR:
         raise RuntimeError(f"{what}: the peer refused: {response.payload.decode('utf-8', 'replace')}")
     if response.type != shim_pb2.ChaincodeMessage.RESPONSE:

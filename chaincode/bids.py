@@ -21,11 +21,11 @@ import json
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from chaincode import clock, funds, governance, markets, registry, validate
+from chaincode import clock, funds, governance, markets, owner_bids, registry, validate
 from chaincode.context import Tx, reads_first
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, Forbidden, NotFound
 from chaincode.market_kinds import kind_of
-from chaincode.state import key
+from chaincode.state import key, split_key
 from clearing.api import CAPACITY_INPUT_BID_FIELDS
 from contract.records import (
     CAPACITY_BID_FIELDS,
@@ -35,8 +35,9 @@ from contract.records import (
     PRODUCT_FIELDS,
 )
 
-#: Statuses of a bid that still takes part (``sealed``: committed, content not yet revealed).
-LIVE = ("active", "sealed")
+#: Statuses of a bid that still takes part (``sealed``: committed, content not yet revealed; ``posted``: in an
+#: owner-endorsed market's slot, checked again by every organisation at gate closure, chaincode/owner_bids.py).
+LIVE = ("active", "sealed", "posted")
 
 
 def max_value_cents(price: float, quantity: float, periods: int, period_minutes: int) -> int:
@@ -209,19 +210,30 @@ async def claim_device(tx: Tx, market: dict[str, Any], device: registry.Device, 
         raise Conflict("bid.id", f"bid {bid_id} already exists")
     slot_key = key("devicebids", market["id"], device.id)
     slot = await tx.ledger.get(slot_key) or {"market_id": market["id"], "device": device.id, "active": {}}
-    for other_id, other_periods in sorted(slot["active"].items()):
-        if _overlaps({"periods": periods}, {"periods": other_periods}):
-            raise Conflict("bid.device", f"device {device.id} already has active bid {other_id} "
-                                 f"in market {market['id']} for the same period(s)")
+    refuse_overlap(device.id, market["id"], periods, slot["active"])
     slot["active"][bid_id] = periods
     tx.ledger.put(slot_key, slot)
 
 
+def refuse_overlap(device_id: str, market_id: str, periods: list[int] | None,
+                   active: dict[str, list[int] | None]) -> None:
+    """Refuse a bid whose periods overlap one of the device's ``active`` bids (bid id → periods)."""
+    for other_id, other_periods in sorted(active.items()):
+        if _overlaps({"periods": periods}, {"periods": other_periods}):
+            raise Conflict("bid.device", f"device {device_id} already has active bid {other_id} "
+                                 f"in market {market_id} for the same period(s)")
+
+
 def record(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: str, status: str) -> dict[str, Any]:
     """The public part of a bid: who, which device, and when (the FCFS order), from this transaction."""
+    return record_of(tx.caller.msp_id, tx.now_ms, tx.tx_id, market, device, bid_id, status)
+
+
+def record_of(owner: str, timestamp_ms: int, tx_id: str, market: dict[str, Any], device: registry.Device,
+              bid_id: str, status: str) -> dict[str, Any]:
     return {"id": bid_id, "market_id": market["id"], "kind": kind_of(market).bid_kind,
-            "owner": tx.caller.msp_id, "device": device.id, "feeder": device.feeder, "node": device.node,
-            "timestamp": clock.iso(tx.now_ms), "timestamp_ms": tx.now_ms, "tx_id": tx.tx_id, "status": status}
+            "owner": owner, "device": device.id, "feeder": device.feeder, "node": device.node,
+            "timestamp": clock.iso(timestamp_ms), "timestamp_ms": timestamp_ms, "tx_id": tx_id, "status": status}
 
 
 async def check_content(tx: Tx, bid: dict[str, Any], market: dict[str, Any]) -> None:
@@ -241,6 +253,8 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
                                  "hash with CommitBid and reveal the bid after the gate closes")
     body = content(doc, market, device)
     bid_id = doc["id"]
+    if owner_bids.owner_endorsed(market):
+        return await _post(tx, market, device, doc, body)
     await claim_device(tx, market, device, bid_id, body.get("periods"))
     bid = {**record(tx, market, device, bid_id, "active"), **body}
     await check_content(tx, bid, market)
@@ -251,16 +265,131 @@ async def place_bid(tx: Tx, bid_json: str) -> dict[str, Any]:
     return bid
 
 
+async def _post(tx: Tx, market: dict[str, Any], device: registry.Device, doc: dict[str, Any],
+                body: dict[str, Any]) -> dict[str, Any]:
+    """A bid of an owner-endorsed market: the same checks (advice here, see chaincode/owner_bids.py), and its
+    slot the only key written, so that the bidder's own peer is the one endorser Fabric asks for."""
+    bid_id = doc["id"]
+    if await tx.ledger.get(key("bidref", bid_id)) is not None:
+        raise Conflict("bid.id", f"bid {bid_id} already exists")
+    bid = {**record(tx, market, device, bid_id, "posted"), **body}
+    await check_content(tx, bid, market)
+    await owner_bids.post(tx, market, device, bid_id, doc, body.get("periods"), refuse_overlap)
+    tx.ledger.emit("BidPlaced", {"market_id": market["id"], "bid_id": bid_id, "owner": bid["owner"],
+                                 "device": device.id, "timestamp": bid["timestamp"]})
+    return bid
+
+
+async def accept_posted(tx: Tx, market: dict[str, Any]) -> list[dict[str, str]]:
+    """Gate closure of an owner-endorsed market (endorsed by all): every posted bid checked again, the accepted
+    ones written as ``bid`` records, every slot deleted. Returns the refused bids and why."""
+    refused: list[dict[str, str]] = []
+    taken: set[str] = set()
+    for slot_key, slot in await owner_bids.slots_of(tx, market["id"]):
+        _, (owner, _, device_id) = split_key(slot_key)
+        tx.ledger.delete(slot_key)
+        posted = slot.get("bids") if isinstance(slot, dict) else None
+        if not isinstance(posted, dict):
+            refused.append(owner_bids.refusal("", owner, ChaincodeError("slot", f"{device_id}: unreadable")))
+            continue
+        try:
+            device = await registry.load(tx, device_id, "bid.device")
+        except ChaincodeError as exc:
+            refused.extend(owner_bids.refusal(bid_id, owner, exc) for bid_id in sorted(posted))
+            continue
+        index_key = key("devicebids", market["id"], device_id)
+        index = await tx.ledger.get(index_key) or {"market_id": market["id"], "device": device_id, "active": {}}
+        for bid_id in sorted(posted):
+            try:
+                bid = await _accepted(tx, market, device, owner, bid_id, posted[bid_id], taken)
+                refuse_overlap(device_id, market["id"], bid.get("periods"), index["active"])
+            except ChaincodeError as exc:
+                refused.append(owner_bids.refusal(bid_id, owner, exc))
+                continue
+            taken.add(bid_id)
+            index["active"][bid_id] = bid.get("periods")
+            tx.ledger.put(key("bid", market["id"], bid_id), bid)
+            tx.ledger.put(key("bidref", bid_id), {"market_id": market["id"]})
+        if index["active"]:
+            tx.ledger.put(index_key, index)
+    return refused
+
+
+async def _accepted(tx: Tx, market: dict[str, Any], device: registry.Device, owner: str, bid_id: str,
+                    posted: Any, taken: set[str]) -> dict[str, Any]:
+    """One posted bid re-checked by this endorser as if it were placed now by ``owner`` at its claimed time."""
+    validate.ident(bid_id, "bid.id")
+    if not isinstance(posted, dict) or not isinstance(posted.get("doc"), dict):
+        raise ChaincodeError("bid", "the slot holds no bid document")
+    doc = posted["doc"]
+    for name, expected in (("id", bid_id), ("market_id", market["id"]), ("device", device.id)):
+        if doc.get(name) != expected:
+            raise ChaincodeError(f"bid.{name}", f"is {doc.get(name)!r} in a slot of {expected}")
+    if device.manager != owner:
+        raise Forbidden("bid.device", f"device {device.id} is managed by {device.manager}, not {owner}")
+    if device.status != "active":
+        raise FailedPrecondition("bid.device", f"device {device.id} is retired")
+    if market["feeder"] is not None and device.feeder != market["feeder"]:
+        raise ChaincodeError("bid.device", f"device {device.id} is not on feeder {market['feeder']}")
+    stamp = owner_bids.claimed_time(market, posted)
+    if bid_id in taken or await tx.ledger.get(key("bidref", bid_id)) is not None:
+        raise Conflict("bid.id", f"bid {bid_id} already exists")
+    bid = {**record_of(owner, stamp, str(posted.get("tx_id", "")), market, device, bid_id, "active"),
+           **content(doc, market, device)}
+    if bid["kind"] == "capacity":
+        _oracle_check(bid, market)
+    return bid
+
+
+def posted_view(market: dict[str, Any], slot_key: str, slot: dict[str, Any], bid_id: str) -> dict[str, Any]:
+    """A posted bid as queries show it before gate closure (status ``posted``; its owner is the slot's)."""
+    _, (owner, _, device_id) = split_key(slot_key)
+    posted = slot["bids"][bid_id]
+    doc = posted.get("doc", {})
+    view = {"id": bid_id, "market_id": market["id"], "kind": kind_of(market).bid_kind, "owner": owner,
+            "device": device_id, "status": "posted", "tx_id": posted.get("tx_id"),
+            "timestamp_ms": posted.get("timestamp_ms"), "periods": posted.get("periods")}
+    if isinstance(posted.get("timestamp_ms"), int):
+        view["timestamp"] = clock.iso(posted["timestamp_ms"])
+    for name in ("quantity_mw", "min_mw", "divisible", "price_eur_per_mwh", "products"):
+        if name in doc:
+            view[name] = doc[name]
+    return view
+
+
 async def load(tx: Tx, bid_id: str, field: str = "bidId") -> dict[str, Any]:
     validate.ident(bid_id, field)
     ref = await tx.ledger.get(key("bidref", bid_id))
     if ref is None:
+        found = await owner_bids.find(tx, bid_id)
+        if found is not None:
+            market = await markets.load(tx, found[1]["market_id"])
+            return posted_view(market, found[0], found[1], bid_id)
         raise NotFound(field, f"bid {bid_id} does not exist")
     return await tx.ledger.get(key("bid", ref["market_id"], bid_id))
 
 
+async def _cancel_posted(tx: Tx, bid_id: str) -> dict[str, Any]:
+    """Withdraw a posted bid from the caller's own slot: like the bid, only the owner's peer endorses it."""
+    found = await owner_bids.find(tx, bid_id, tx.caller.msp_id)
+    if found is None:
+        raise NotFound("bidId", f"bid {bid_id} does not exist")
+    slot_key, slot = found
+    market = await markets.load(tx, slot["market_id"])
+    markets.require_gate_open(tx, market, "bidId")
+    view = posted_view(market, slot_key, slot, bid_id)
+    del slot["bids"][bid_id]
+    tx.ledger.put(slot_key, slot)
+    view.update(status="cancelled", cancelled_at=clock.iso(tx.now_ms))
+    tx.ledger.emit("BidCancelled", {"market_id": market["id"], "bid_id": bid_id, "owner": view["owner"]})
+    return view
+
+
 async def cancel_bid(tx: Tx, bid_id: str) -> dict[str, Any]:
     await governance.require(tx, "aggregator")
+    validate.ident(bid_id, "bidId")
+    if await tx.ledger.get(key("bidref", bid_id)) is None:
+        return await _cancel_posted(tx, bid_id)
     bid = await load(tx, bid_id)
     if bid["owner"] != tx.caller.msp_id:
         raise Forbidden("bidId", f"bid {bid_id} belongs to {bid['owner']}, not {tx.caller.msp_id}")
@@ -285,6 +414,10 @@ async def active_bids(tx: Tx, market_id: str) -> list[dict[str, Any]]:
 
 
 async def list_bids(tx: Tx, market_id: str) -> list[dict[str, Any]]:
+    """The market's bids; in an owner-endorsed market before gate closure, its posted bids too."""
     await governance.require_any(tx)
-    await markets.load(tx, market_id)
-    return await tx.ledger.values("bid", market_id)
+    market = await markets.load(tx, market_id)
+    found = await tx.ledger.values("bid", market_id)
+    for slot_key, slot in await owner_bids.slots_of(tx, market_id):
+        found.extend(posted_view(market, slot_key, slot, bid_id) for bid_id in sorted(slot["bids"]))
+    return sorted(found, key=lambda b: b["id"])

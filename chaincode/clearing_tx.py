@@ -20,7 +20,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chaincode import __version__, bids, clock, coordination, funds, governance, markets, money, sealed
+from chaincode import (
+    __version__,
+    bids,
+    clock,
+    coordination,
+    funds,
+    governance,
+    markets,
+    money,
+    owner_bids,
+    sealed,
+)
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition
 from chaincode.market_kinds import kind_of
@@ -37,6 +48,8 @@ async def clear_market(tx: Tx, market_id: str) -> dict[str, Any]:
         raise FailedPrecondition("marketId", f"market {market_id} can be cleared only after its gate closes at "
                              f"{market['gate_closes']} (now {clock.iso(tx.now_ms)}, this endorser's clock "
                              f"{clock.iso(tx.local_ms)})")
+    if market["status"] == "open" and owner_bids.owner_endorsed(market):  # nobody closed the gate: close it here
+        market["refused_bids"] = await bids.accept_posted(tx, market)
     unrevealed = await sealed.close_reveals(tx, market)
     kind = kind_of(market)
     placed = await bids.active_bids(tx, market_id)  # the one read of the market's (revealed) bids

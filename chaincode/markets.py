@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaincode import clock, funds, governance, network_data, validate
+from chaincode import clock, funds, governance, network_data, owner_bids, validate
 from chaincode.context import Tx
 from chaincode.errors import ChaincodeError, Conflict, FailedPrecondition, NotFound
 from chaincode.state import key
@@ -29,9 +29,10 @@ PRICINGS = ("pay_as_bid", "uniform")
 FLEX_DEFAULT_RULES = {"price_resolution_eur": 0.01, "quantity_step_mw": 0.001, "min_quantity_mw": 0.0,
                       "max_quantity_mw": 1000.0, "min_price_eur_per_mwh": 0.0, "max_price_eur_per_mwh": 10000.0}
 _MARKET_FIELDS = ("id", "kind", "feeder", "day", "rule", "priority", "pricing", "gate_opens", "gate_closes",
-                  "periods", "period_minutes", "rules", "budget_cents", "sealed", "reveal_seconds")
+                  "periods", "period_minutes", "rules", "budget_cents", "sealed", "reveal_seconds",
+                  owner_bids.FIELD)
 _PATCHABLE = ("rule", "priority", "pricing", "gate_opens", "gate_closes", "periods", "period_minutes", "rules",
-              "sealed", "reveal_seconds")
+              "sealed", "reveal_seconds", owner_bids.FIELD)
 #: How long after gate closure the owners of sealed bids may reveal them, unless the market says otherwise.
 DEFAULT_REVEAL_SECONDS = 600
 MAX_REVEAL_SECONDS = 86400
@@ -147,7 +148,23 @@ async def _build(tx: Tx, doc: dict[str, Any], network_version: int, prefix: str)
         raise ChaincodeError(f"{prefix}.periods", f"{periods} periods of {minutes} minutes exceed one day")
     record.update(periods=periods, period_minutes=minutes, rules=rules)
     record.update(_sealing(doc, closes, prefix))
+    record[owner_bids.FIELD] = _bid_endorsement(doc, record, prefix)
     return record
+
+
+def _bid_endorsement(doc: dict[str, Any], record: dict[str, Any], prefix: str) -> str:
+    """Who endorses a bid: every market organisation (default) or the bidder's own peer, checked by all at
+    gate closure (chaincode/owner_bids.py); not where the order of bids in time decides, nor sealed markets."""
+    field = f"{prefix}.{owner_bids.FIELD}"
+    mode = doc.get(owner_bids.FIELD) or owner_bids.ALL
+    if mode not in owner_bids.MODES:
+        raise ChaincodeError(field, f"must be one of {', '.join(owner_bids.MODES)}, got {echo(mode)}")
+    if mode == owner_bids.OWNER and record["rule"] == "social_equity":
+        raise ChaincodeError(field, "owner-endorsed bids carry their owner's word for time; social_equity serves "
+                             "bids in time order, so every organisation must endorse them")
+    if mode == owner_bids.OWNER and record["sealed"]:
+        raise ChaincodeError(field, "sealed markets take commitments endorsed by every organisation")
+    return mode
 
 
 def _sealing(doc: dict[str, Any], gate_closes_ms: int, prefix: str) -> dict[str, Any]:
@@ -173,7 +190,7 @@ async def request_flexibility(tx: Tx, request_json: str) -> dict[str, Any]:
     """A DSO flexibility request: opens a flexibility market and escrows the DSO's budget for it."""
     await governance.require(tx, "dso")
     fields = ("id", "day", "gate_opens", "gate_closes", "budget_cents", "feeder", "rule", "rules", "sealed",
-              "reveal_seconds")
+              "reveal_seconds", owner_bids.FIELD)
     doc = validate.obj(validate.parse_json(request_json, "request"), "request", fields,
                        ("id", "day", "gate_opens", "gate_closes", "budget_cents"))
     return await _create(tx, {**doc, "kind": "flexibility"}, "request")
@@ -229,6 +246,8 @@ async def enrol(tx: Tx, market_id: str) -> dict[str, Any]:
         raise Conflict("marketId", f"{tx.caller.msp_id} is already enrolled in market {market_id}")
     record = {"market_id": market_id, "participant": tx.caller.msp_id, "enrolled_at": clock.iso(tx.now_ms)}
     tx.ledger.put(k, record)
+    if owner_bids.owner_endorsed(market):
+        return {**record, "bid_slots": await owner_bids.open_slots(tx, market)}
     return record
 
 
@@ -248,10 +267,19 @@ async def close_gate(tx: Tx, market_id: str) -> dict[str, Any]:
     market["status"] = "closed"
     market["closed_at"] = clock.iso(tx.now_ms)
     market["updated_at"] = market["closed_at"]
+    event: dict[str, Any] = {"market_id": market_id, "closed_at": market["closed_at"]}
+    if owner_bids.owner_endorsed(market):
+        event["refused_bids"] = market["refused_bids"] = await accept_posted_bids(tx, market)
     tx.ledger.put(key("market", market_id), market)
     bids = [b for b in await tx.ledger.values("bid", market_id) if b["status"] in ("active", "sealed")]
-    tx.ledger.emit("GateClosed", {"market_id": market_id, "bids": len(bids), "closed_at": market["closed_at"]})
+    tx.ledger.emit("GateClosed", {**event, "bids": len(bids)})
     return market
+
+
+async def accept_posted_bids(tx: Tx, market: dict[str, Any]) -> list[dict[str, str]]:
+    from chaincode.bids import accept_posted  # bids reads markets: imported here, when a gate closes
+
+    return await accept_posted(tx, market)
 
 
 async def read_market(tx: Tx, market_id: str) -> dict[str, Any]:

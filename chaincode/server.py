@@ -40,8 +40,16 @@ from fabric_protos.peer import proposal_response_pb2 as pr_pb2
 
 from chaincode import __version__
 from chaincode.batching import NONE as NO_BATCHING
-from chaincode.batching import PeerBatching, check_written, read_request, read_values, write_request
+from chaincode.batching import (
+    PeerBatching,
+    check_answer,
+    check_written,
+    read_request,
+    read_values,
+    write_request,
+)
 from chaincode.contract import build_chaincode
+from chaincode.key_policy import put_policy_request
 from chaincode.oracle import Oracle
 
 LOG = logging.getLogger("chaincode.server")
@@ -119,6 +127,11 @@ class BatchingStub(ChaincodeStub):
     async def write_states(self, writes: list[tuple[str, bytes | None]]) -> None:
         """Puts (and deletes, value None) in one message (no more than ``batching.max_write_records``)."""
         check_written(await self.client.ask_peer(write_request(writes, self.channel_id, self.tx_id)))
+
+    async def put_state_policy(self, key: str, policy: bytes) -> None:
+        """Set ``key``'s own endorsement policy (chaincode/key_policy.py); the shim has no call for it."""
+        check_answer(await self.client.ask_peer(put_policy_request(key, policy, self.channel_id, self.tx_id)),
+                     "PutStateMetadata")
 
 
 class EventingHandler(Handler):

@@ -39,6 +39,7 @@ KINDS: dict[str, int] = {
     "bid": 2,  # [market id, bid id]
     "bidref": 1,  # [bid id] -> market id
     "devicebids": 2,  # [market id, device id] -> active bids of the device and their periods
+    "bidslot": 3,  # [msp, market id, device id] owner-endorsed bids before gate closure (chaincode.owner_bids)
     "clearing": 1,  # [market id] clearing record
     "clearinginput": 1,  # [market id] canonical input bytes
     "clearingresult": 1,  # [market id] canonical result bytes
@@ -85,6 +86,7 @@ class Ledger:
         self._stub = stub
         self._read_only = read_only
         self._writes: dict[str, bytes | None] = {}
+        self._policies: dict[str, bytes] = {}
         self._event: tuple[str, bytes] | None = None
         self._read_cache: dict[str, bytes | None] = {}
 
@@ -136,6 +138,15 @@ class Ledger:
             raise ChaincodeError("transaction", "is evaluate-only and cannot write to the ledger")
         self._writes[k] = None
 
+    def restrict_writers(self, k: str, policy: bytes) -> None:
+        """Give key ``k`` its own endorsement policy (:mod:`chaincode.key_policy`), set with this transaction's
+        writes. Only a key this transaction also writes: the policy then travels with the value."""
+        if self._read_only:
+            raise ChaincodeError("transaction", "is evaluate-only and cannot write to the ledger")
+        if self._writes.get(k) is None:
+            raise RuntimeError(f"a key policy goes with a value written in the same transaction; {k!r} is not")
+        self._policies[k] = policy
+
     async def scan(self, kind: str, *attrs: str) -> AsyncIterator[tuple[str, Any]]:
         """Every ``(key, value)`` under a partial composite key, in key order, own writes included."""
         start = key(kind, *attrs)
@@ -165,8 +176,8 @@ class Ledger:
         self._event = (name, encode(payload))
 
     async def flush(self) -> None:
-        """Hand the buffered writes (in key order) and the event to the stub: in write batches where the peer
-        takes them, else one message per key."""
+        """Hand the buffered writes (in key order), then the key policies, and the event to the stub: in write
+        batches where the peer takes them, else one message per key."""
         ordered = sorted(self._writes)
         limit = self._offer().max_write_records
         if limit and len(ordered) > 1:
@@ -179,5 +190,8 @@ class Ledger:
                     await self._stub.delete_state(k)
                 else:
                     await self._stub.put_state(k, raw)
+        for k in sorted(self._policies):
+            if self._writes.get(k) is not None:  # a key deleted after its policy was set takes none
+                await self._stub.put_state_policy(k, self._policies[k])
         if self._event is not None:
             self._stub.set_event(self._event[0], self._event[1])

@@ -69,6 +69,14 @@ MarketRules = create_model("MarketRules", __base__=Record,
 MarketRules.__doc__ = "A market's bidding rules: price and quantity granularity and bounds."
 
 
+class RefusedBid(Record):
+    """A posted bid of an owner-endorsed market that the checks at gate closure refused, and why."""
+
+    bid_id: str | None = None
+    participant: str | None = None
+    reason: str | None = Field(default=None, description="the refusal, naming the field")
+
+
 class Market(Record):
     """A capacity or flexibility market (``CreateMarket``, ``RequestFlexibility``, ``ReadMarket``)."""
 
@@ -97,6 +105,10 @@ class Market(Record):
     reveal_seconds: int | None = Field(default=None, description="sealed markets: the reveal window")
     reveal_closes: str | None = None
     reveal_closes_ms: int | None = None
+    bid_endorsement: str | None = Field(default=None, description="all (every market organisation endorses each "
+                                        "bid) or owner (the bidder's peer; checked by all at gate closure)")
+    refused_bids: list[RefusedBid] | None = Field(default=None, description="owner-endorsed markets, after gate "
+                                                  "closure: posted bids the checks refused")
 
 
 class Enrolment(Record):
@@ -105,6 +117,8 @@ class Enrolment(Record):
     market_id: str | None = None
     participant: str | None = None
     enrolled_at: str | None = None
+    bid_slots: int | None = Field(default=None, description="owner-endorsed markets: bid slots opened, one per "
+                                  "device the organisation manages on the feeder")
 
 
 class ProductOffer(Record):
@@ -131,7 +145,8 @@ class Bid(Record):
     price_eur_per_mwh: float | None = None
     products: dict[str, ProductOffer] | None = None
     escrow_cents: int | None = None
-    status: str | None = None
+    status: str | None = Field(default=None, description="active, cancelled, unfunded; sealed markets: sealed, "
+                               "unrevealed; owner-endorsed markets before gate closure: posted")
     timestamp: str | None = None
     timestamp_ms: int | None = None
     tx_id: str | None = None
@@ -415,7 +430,7 @@ class BidDocument:
 
 
 #: The records docs/chaincode-api.md lists, in its order.
-DOCUMENTED = (Marketplace, Device, Market, MarketRules, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing,
+DOCUMENTED = (Marketplace, Device, Market, MarketRules, RefusedBid, Enrolment, Bid, ProductOffer, Balance, Trade, Clearing,
               OracleVersions, OracleProvenance, OracleCode, Solver, Settlement, Transfer, Release, Network,
               FeederModel, Bus, Line, Baseline, BaselineRow, Substation, SheddingCost, CapacityLimits, CapacityLimit,
               Portfolio, HistoryEntry, TotalFunds)

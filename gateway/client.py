@@ -338,6 +338,12 @@ class Transaction:
         return builder.result_of(self._prepared.envelope)
 
     @property
+    def endorsing_msps(self) -> list[str]:
+        """Which organisations' peers endorsed it: the gateway asks as few as the policies of the keys written
+        allow (one, the bidder's, for a bid of an owner-endorsed market: docs/chaincode.md, "Endorsement")."""
+        return builder.endorsing_msps(self._prepared.envelope)
+
+    @property
     def bytes(self) -> bytes:
         return self._prepared.SerializeToString()
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from fabric_protos.common import common_pb2
+from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf import timestamp_pb2
 
@@ -99,6 +100,12 @@ def result_of(envelope: common_pb2.Envelope) -> bytes:
     response_payload = proposal_response_pb2.ProposalResponsePayload.FromString(action.proposal_response_payload)
     chaincode_action = proposal_pb2.ChaincodeAction.FromString(response_payload.extension)
     return chaincode_action.response.payload
+
+
+def endorsing_msps(envelope: common_pb2.Envelope) -> list[str]:
+    """The MSP ids of the peers whose endorsements a prepared transaction carries, in the envelope's order."""
+    return [identities_pb2.SerializedIdentity.FromString(e.endorser).mspid
+            for e in endorsed_action(envelope).endorsements]
 
 
 def response_payload_digest(envelope: common_pb2.Envelope) -> str:

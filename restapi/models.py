@@ -30,6 +30,9 @@ NAME = Field(default=None, max_length=lim.NAME_MAX_LENGTH)
 MW = Field(ge=-lim.MAX_MW, le=lim.MAX_MW)
 PRICE = Field(ge=-lim.MAX_PRICE_EUR_PER_MWH, le=lim.MAX_PRICE_EUR_PER_MWH)
 CENTS = Field(ge=0, le=lim.MAX_CENTS)
+BID_ENDORSEMENT = Field(default=None, pattern="^(all|owner)$", description="who endorses a bid: every market "
+                        "organisation (all, the default) or the bidder's own peer, every bid checked again by all at "
+                        "gate closure (owner; not for social_equity or sealed markets)")
 SEALED = Field(default=None, description="bids sealed until gate closure (commit and reveal); default false")
 REVEAL_SECONDS = Field(default=None, ge=1, le=86400, description="sealed markets: seconds after gate closure "
                        "for revealing bids (default 600)")
@@ -120,6 +123,7 @@ class MarketIn(Body):
     rules: dict[str, Any] | None = None
     budget_cents: int | None = Field(default=None, ge=0, le=lim.MAX_CENTS)
     sealed: bool | None = SEALED
+    bid_endorsement: str | None = BID_ENDORSEMENT
     reveal_seconds: int | None = REVEAL_SECONDS
 
 
@@ -135,6 +139,7 @@ class MarketPatch(Body):
     period_minutes: int | None = Field(default=None, ge=1, le=lim.MAX_PERIOD_MINUTES)
     rules: dict[str, Any] | None = None
     sealed: bool | None = SEALED
+    bid_endorsement: str | None = BID_ENDORSEMENT
     reveal_seconds: int | None = REVEAL_SECONDS
 
 
@@ -178,6 +183,7 @@ class FlexibilityRequestIn(Body):
     rule: str | None = NAME
     rules: dict[str, Any] | None = None
     sealed: bool | None = SEALED
+    bid_endorsement: str | None = BID_ENDORSEMENT
     reveal_seconds: int | None = REVEAL_SECONDS
 
 

@@ -1,8 +1,9 @@
 """A bounded load on the real network: 500 bids from three aggregator identities into a capacity market with
-escrow and a flexibility market, 48 in flight. Nothing about time is asserted (the throughput benchmark
+escrow whose bids the bidder's peer alone endorses (docs/chaincode.md, "Endorsement") and a flexibility market
+whose bids every market organisation endorses, 48 in flight. Nothing about time is asserted (the throughput benchmark
 measures that); what is asserted is that load loses nothing: every bid the client was told committed is on
 the ledger exactly once, in a VALID transaction, nothing failed, and clearing and settlement of the capacity
-market under that load conserve money."""
+market under that load (its gate closed by the clearing itself, every posted bid checked again) conserve money."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def _markets(live: LiveNetwork) -> tuple[str, str, dt.datetime]:
         dso.submit("PublishBaseline", json.dumps(small_baseline(day)))
         dso.submit("CreateMarket", json.dumps({"id": capacity, "kind": "capacity_day_ahead", "feeder": "F1",
                                                "day": day, "rule": "premium_capacity", "periods": 1,
-                                               "period_minutes": 60, "rules": RULES, **gate}))
+                                               "period_minutes": 60, "rules": RULES, "bid_endorsement": "owner",
+                                               **gate}))
         dso.submit("PublishCapacityLimits", json.dumps({"market_id": capacity,
                                                         "limits": [{"feeder": "F1", "period": 0, "capacity_mw": 1.0}]}))
         dso.submit("RequestFlexibility", json.dumps({"id": flex, "day": day, "budget_cents": 10000, **gate}))
@@ -138,11 +140,12 @@ def test_500_bids_under_load_are_each_committed_once_and_money_is_conserved(live
 
     time.sleep(max(0.0, (closes - dt.datetime.now(dt.UTC)).total_seconds() + 2))
     with connect_from_profile(live_network.profile("dso"), "operator", endorse_retry=SETTLE_RETRY) as gw:
-        _contract(gw).submit("ClearMarket", capacity)
+        cleared = json.loads(_contract(gw).submit("ClearMarket", capacity))
+    assert cleared["unfunded_bids"] == []
     with connect_from_profile(live_network.profile("dso"), "settlement", endorse_retry=SETTLE_RETRY) as gw:
         _contract(gw).submit("SettleMarket", capacity)
     with connect_from_profile(live_network.profile("auditor"), "inspector", endorse_retry=SETTLE_RETRY) as gw:
         funds_after = json.loads(_contract(gw).evaluate("TotalFunds"))["total_cents"]
         market = json.loads(_contract(gw).evaluate("ReadMarket", capacity))
-    assert market["status"] == "settled"
+    assert (market["status"], market["refused_bids"]) == ("settled", [])
     assert funds_after == funds_before, "clearing and settlement under load created or lost money"

@@ -223,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="32,128,512", help="levels, comma-separated (default 32,128,512)")
     parser.add_argument("--paths", default=",".join(PATHS), help=f"subset of {','.join(PATHS)}")
     add_network_options(parser)
+    parser.add_argument("--bid-endorsement", choices=("all", "owner"), default="all",
+                        help="markets whose bids every market organisation endorses (default) or the bidder's "
+                             "peer alone (docs/chaincode.md, 'Endorsement')")
     parser.add_argument("--out", type=Path, default=Path("out/bench_throughput.json"))
     args = parser.parse_args(argv)
     home = args.home or flexledger_home()
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     node_script = install_node_client() if "node" in paths else None
     bid_paths = [p for p in paths if p != "floor"]
     per_org = -(-args.bids * len(bid_paths) * len(levels) // len(orgs))
-    day = workload.prepare(home, orgs, args.user, -(-per_org // 2) + 1, say)
+    day = workload.prepare(home, orgs, args.user, -(-per_org // 2) + 1, say, args.bid_endorsement)
     pids = cpu.network_pids(Layout(home))
     rest = start_rest(home, orgs) if "rest" in paths else []
     rows = []
@@ -249,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_rest(rest)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"bids": args.bids, "levels": levels, "rows": rows}, indent=2))
+    args.out.write_text(json.dumps({"bids": args.bids, "levels": levels, "bid_endorsement": args.bid_endorsement,
+                                    "rows": rows}, indent=2))
+    print(f"bids endorsed by: {'the bidder' if args.bid_endorsement == 'owner' else 'every market organisation'}; "
+          "the floor (Ping) is endorsed by every market organisation")
     print_report(rows)
     print(f"\n(written to {args.out})")
     return 0

@@ -63,8 +63,11 @@ def _publish_once(contract, read: str, arg: str, publish: str, doc: dict) -> Non
         contract.submit(publish, json.dumps(doc))
 
 
-def prepare(home: Path, orgs: list[str], user: str, bids_per_org: int, progress) -> Day:
-    """Markets open for six hours, every aggregator enrolled and funded, ``bids_per_org`` devices each per market."""
+def prepare(home: Path, orgs: list[str], user: str, bids_per_org: int, progress, bid_endorsement: str = "all") -> Day:
+    """Markets open for six hours, every aggregator enrolled and funded, ``bids_per_org`` devices each per market.
+
+    ``bid_endorsement`` ``owner``: the markets take owner-endorsed bids (docs/chaincode.md, "Endorsement"); the
+    devices are registered before the enrolments, which open their bid slots."""
     day = dt.datetime.now(dt.UTC).date().isoformat()
     now = dt.datetime.now(dt.UTC)
     gate = {"gate_opens": iso(now - dt.timedelta(minutes=1)), "gate_closes": iso(now + dt.timedelta(hours=6))}
@@ -80,14 +83,13 @@ def prepare(home: Path, orgs: list[str], user: str, bids_per_org: int, progress)
         _publish_once(dso, "ReadBaseline", day, "PublishBaseline", small_baseline(day))
         dso.submit("CreateMarket", json.dumps({"id": cap_id, "kind": "capacity_day_ahead", "feeder": "F1", "day": day,
                                                "rule": "premium_capacity", "periods": 1, "period_minutes": 60,
-                                               "rules": RULES, **gate}))
-        dso.submit("RequestFlexibility", json.dumps({"id": flex_id, "day": day, "budget_cents": 100_000, **gate}))
+                                               "rules": RULES, "bid_endorsement": bid_endorsement, **gate}))
+        dso.submit("RequestFlexibility", json.dumps({"id": flex_id, "day": day, "budget_cents": 100_000,
+                                                     "bid_endorsement": bid_endorsement, **gate}))
     aggregators = []
     for org in orgs:
         gw, contract = _contract(home, org, user)
         with gw:
-            for market in (cap_id, flex_id):
-                contract.submit("EnrolInMarket", market)
             devices = [f"bd-{uuid.uuid4().hex[:12]}" for _ in range(bids_per_org)]
             progress(f"registering {len(devices)} devices of {org} ...")
             result = run([lambda d=d, c=contract: c.submit("RegisterDevice", json.dumps(
@@ -96,6 +98,8 @@ def prepare(home: Path, orgs: list[str], user: str, bids_per_org: int, progress)
             if result["failures"]:
                 raise SystemExit(f"could not register {len(result['failures'])} devices of {org}: "
                                  f"{result['failures'][0]}")
+            for market in (cap_id, flex_id):
+                contract.submit("EnrolInMarket", market)
         aggregators.append(Aggregator(org, user, {cap_id: list(devices), flex_id: list(devices)}))
     return Day(cap_id, flex_id, aggregators)
 

@@ -86,6 +86,8 @@ class FakeLedger:
     state: dict[str, bytes] = field(default_factory=dict)
     history: dict[str, list[kv_pb.KeyModification]] = field(default_factory=dict)
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (tx id, name, payload)
+    #: key-level endorsement policies (Fabric's VALIDATION_PARAMETER metadata), serialised
+    policies: dict[str, bytes] = field(default_factory=dict)
 
 
 class FakeStub:
@@ -102,6 +104,7 @@ class FakeStub:
         self.reads: set[str] = set()
         self.ranges: list[tuple[str, str]] = []
         self.writes: set[str] = set()
+        self.policy_writes: set[str] = set()
 
     def get_function_and_parameters(self) -> tuple[str, list[str]]:
         return self._fn, list(self._args)
@@ -132,8 +135,15 @@ class FakeStub:
     async def delete_state(self, key: str) -> None:
         self.writes.add(key)
         self.ledger.state.pop(key, None)
+        self.ledger.policies.pop(key, None)  # Fabric deletes a key's metadata with it
         self.ledger.history.setdefault(key, []).append(
             kv_pb.KeyModification(tx_id=self._tx_id, timestamp=self._ts, is_delete=True))
+
+    async def put_state_policy(self, key: str, policy: bytes) -> None:
+        assert key in self.ledger.state, "Fabric ignores metadata of a key that has no value"
+        self.writes.add(key)
+        self.policy_writes.add(key)
+        self.ledger.policies[key] = policy
 
     async def get_state_by_range(self, start: str, end: str) -> _Iter:
         self.ranges.append((start, end))
@@ -243,7 +253,10 @@ class Chain:
         """Invoke; every successful transaction except Deposit/Withdraw must conserve the sum of all balances."""
         stub = self.last_stub = self.stub(who, fn, args)
         before = self.total_cents()
+        policies = dict(self.ledger.policies)
         answer = self._answer(stub, await self.cc.invoke(stub))
+        #: who had to endorse the last call (None: every market organisation), see endorsers_required
+        self.last_endorsers = self.endorsers_required(stub, policies)
         if fn in EXTERNAL_FLOWS:
             assert self.total_cents() == before + EXTERNAL_FLOWS[fn](answer), f"{fn} moved money it did not record"
         elif fn not in MONEY_IN_OUT:
@@ -254,23 +267,53 @@ class Chain:
     def invoke(self, who: Identity, fn: str, *args: Any) -> Any:
         return asyncio.run(self.ainvoke(who, fn, *args))
 
-    def block(self, *calls: tuple[Identity, str, tuple[Any, ...]]) -> list[str]:
+    def endorsers_required(self, stub: FakeStub, policies: dict[str, bytes] | None = None) -> set[str] | None:
+        """Which organisations' peers Fabric's validator asks for ``stub``'s writes, given the key policies
+        committed before it (default: now): the union of the written keys' own policies when every written
+        key has one, else None (the definition's ``AND(all market organisations)``)."""
+        from chaincode.key_policy import organisations
+
+        policies = self.ledger.policies if policies is None else policies
+        if not stub.writes or any(k not in policies for k in stub.writes):
+            return None
+        return {msp for k in stub.writes for msp in organisations(policies[k])}
+
+    def market_organisations(self) -> set[str]:
+        record = json.loads(self.ledger.state["\x00marketplace\x00"])
+        return {record["dso"], *record["aggregators"]}
+
+    def block(self, *calls: tuple[Any, ...]) -> list[str]:
         """Endorse ``calls`` concurrently (all on the same state), then commit them as one block the way
-        Fabric validates it: in order, a transaction that read or scanned a key an earlier valid one of the
-        block wrote is invalidated. Returns each call's outcome: VALID, REFUSED, MVCC_READ_CONFLICT or
-        PHANTOM_READ_CONFLICT."""
+        Fabric validates it: in order, a transaction whose endorsers do not satisfy the policies of the keys it
+        writes is invalidated (ENDORSEMENT_POLICY_FAILURE), and one that read or scanned a key an earlier valid
+        one of the block wrote too (MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT). A call is ``(who, function,
+        args)``, endorsed by every market organisation, or ``(who, function, args, endorsing MSPs or None, time)``
+        (the time the call claims and its endorsers' clocks show; default: the chain's). Returns each call's
+        outcome: VALID, REFUSED or the invalidation."""
         endorsed = []
-        for who, fn, args in calls:
-            scratch = FakeLedger(state=dict(self.ledger.state), history={k: list(v) for k, v in self.ledger.history.items()})
+        now = self.now_ms
+        for who, fn, args, *extra in calls:
+            scratch = FakeLedger(state=dict(self.ledger.state), history={k: list(v) for k, v in self.ledger.history.items()},
+                                 policies=dict(self.ledger.policies))
+            self.now_ms = parse_iso(extra[1], "time") if len(extra) > 1 else now
             stub = self.stub(who, fn, args)
             stub.ledger = scratch
             response = asyncio.run(self.cc.invoke(stub))
-            endorsed.append((stub, response, scratch))
+            endorsing = set(extra[0]) if extra and extra[0] is not None else self.market_organisations()
+            endorsed.append((stub, response, scratch, endorsing))
+        self.now_ms = now
         outcomes: list[str] = []
         written: set[str] = set()
-        for stub, response, scratch in endorsed:
+        # Fabric's validator takes a key's policy from the state before the block, updated only by the metadata
+        # writes of earlier valid transactions in it (a deletion is no metadata write: core/common/validation)
+        policies = dict(self.ledger.policies)
+        for stub, response, scratch, endorsing in endorsed:
             if response.status != 200:
                 outcomes.append("REFUSED")
+                continue
+            required = self.endorsers_required(stub, policies)
+            if not (required or self.market_organisations()) <= endorsing:
+                outcomes.append("ENDORSEMENT_POLICY_FAILURE")
                 continue
             if stub.reads & written:
                 outcomes.append("MVCC_READ_CONFLICT")
@@ -283,10 +326,15 @@ class Chain:
                     self.ledger.state[k] = scratch.state[k]
                 else:
                     self.ledger.state.pop(k, None)
+                if k in scratch.policies:
+                    self.ledger.policies[k] = scratch.policies[k]
+                else:
+                    self.ledger.policies.pop(k, None)
                 self.ledger.history[k] = scratch.history.get(k, [])
             for name, payload in stub.get_events():
                 self.ledger.events.append((stub.get_txid(), name, json.loads(payload)))
             written |= stub.writes
+            policies.update({k: scratch.policies[k] for k in stub.policy_writes if k in scratch.policies})
             outcomes.append("VALID")
         self.assert_escrow_consistent()
         return outcomes

@@ -76,7 +76,7 @@ def test_a_huge_id_is_refused_echoing_only_a_short_prefix(chain: Chain):
     message = chain.refuse(AGG1, "ReadDevice", "x" * 100_000, field="id")
     assert len(message) < 200 and message.endswith("…")
     message = chain.refuse(AUDITOR, "GetHistory", "k" * 100_000, "x", field="kind")
-    assert len(message) < 400
+    assert len(message) < 500  # the list of key kinds, not the echo
 
 
 def test_a_huge_unknown_key_is_refused_with_a_bounded_field(chain: Chain):
