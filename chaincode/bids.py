@@ -288,9 +288,10 @@ async def accept_posted(tx: Tx, market: dict[str, Any]) -> list[dict[str, str]]:
     for slot_key, slot in await owner_bids.slots_of(tx, market["id"]):
         _, (owner, _, device_id) = split_key(slot_key)
         tx.ledger.delete(slot_key)
-        posted = slot.get("bids") if isinstance(slot, dict) else None
-        if not isinstance(posted, dict):
-            refused.append(owner_bids.refusal("", owner, ChaincodeError("slot", f"{device_id}: unreadable")))
+        posted = owner_bids.posted_bids(slot)
+        if posted is None or len(posted) > market["periods"]:  # at most one bid per period and device
+            refused.append(owner_bids.refusal("", owner, ChaincodeError(
+                "slot", f"device {device_id}: {'unreadable' if posted is None else 'more bids than periods'}")))
             continue
         try:
             device = await registry.load(tx, device_id, "bid.device")
@@ -342,10 +343,12 @@ async def _accepted(tx: Tx, market: dict[str, Any], device: registry.Device, own
 
 
 def posted_view(market: dict[str, Any], slot_key: str, slot: dict[str, Any], bid_id: str) -> dict[str, Any]:
-    """A posted bid as queries show it before gate closure (status ``posted``; its owner is the slot's)."""
+    """A posted bid as queries show it before gate closure (status ``posted``; its owner is the slot's). Only the
+    owner's peer wrote it, so nothing in it is trusted to have a shape: what is not as expected is left out."""
     _, (owner, _, device_id) = split_key(slot_key)
-    posted = slot["bids"][bid_id]
-    doc = posted.get("doc", {})
+    posted = (owner_bids.posted_bids(slot) or {}).get(bid_id)
+    posted = posted if isinstance(posted, dict) else {}
+    doc = posted.get("doc") if isinstance(posted.get("doc"), dict) else {}
     view = {"id": bid_id, "market_id": market["id"], "kind": kind_of(market).bid_kind, "owner": owner,
             "device": device_id, "status": "posted", "tx_id": posted.get("tx_id"),
             "timestamp_ms": posted.get("timestamp_ms"), "periods": posted.get("periods")}
@@ -378,7 +381,7 @@ async def _cancel_posted(tx: Tx, bid_id: str) -> dict[str, Any]:
     market = await markets.load(tx, slot["market_id"])
     markets.require_gate_open(tx, market, "bidId")
     view = posted_view(market, slot_key, slot, bid_id)
-    del slot["bids"][bid_id]
+    del slot["bids"][bid_id]  # found there, so the slot's bids are a mapping
     tx.ledger.put(slot_key, slot)
     view.update(status="cancelled", cancelled_at=clock.iso(tx.now_ms))
     tx.ledger.emit("BidCancelled", {"market_id": market["id"], "bid_id": bid_id, "owner": view["owner"]})
@@ -419,5 +422,5 @@ async def list_bids(tx: Tx, market_id: str) -> list[dict[str, Any]]:
     market = await markets.load(tx, market_id)
     found = await tx.ledger.values("bid", market_id)
     for slot_key, slot in await owner_bids.slots_of(tx, market_id):
-        found.extend(posted_view(market, slot_key, slot, bid_id) for bid_id in sorted(slot["bids"]))
+        found.extend(posted_view(market, slot_key, slot, bid_id) for bid_id in sorted(owner_bids.posted_bids(slot) or {}))
     return sorted(found, key=lambda b: b["id"])

@@ -80,7 +80,7 @@ async def post(tx: Tx, market: dict[str, Any], device: registry.Device, bid_id: 
     k = slot_key(msp, market["id"], device.id)
     slot = await tx.ledger.get(k)
     created = slot is None
-    if created:
+    if created or posted_bids(slot) is None:  # a slot its owner's peer left unreadable starts again
         slot = _new_slot(msp, market["id"], device.id)
     if bid_id in slot["bids"]:
         raise ChaincodeError("bid.id", f"bid {bid_id} already exists")
@@ -101,10 +101,17 @@ async def slots_of(tx: Tx, market_id: str) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def posted_bids(slot: Any) -> dict[str, Any] | None:
+    """A slot's bids (bid id → posting), or None if the slot is not shaped as this module writes it: only its
+    owner's peer endorsed what it holds."""
+    bids = slot.get("bids") if isinstance(slot, dict) else None
+    return bids if isinstance(bids, dict) and all(isinstance(k, str) for k in bids) else None
+
+
 async def find(tx: Tx, bid_id: str, msp: str | None = None) -> tuple[str, dict[str, Any]] | None:
     """The slot holding ``bid_id`` (of ``msp``'s slots only, when given: a write then reads no other's)."""
     async for k, slot in tx.ledger.scan("bidslot", *([msp] if msp else [])):
-        if bid_id in slot["bids"]:
+        if bid_id in (posted_bids(slot) or {}):
             return k, slot
     return None
 

@@ -126,7 +126,8 @@ def _forge(chain: Chain, slot_key: str, bid_id: str, doc: dict, timestamp_ms: in
 def test_gate_closure_refuses_posted_bids_that_break_the_rules_naming_the_field(owner: Chain) -> None:
     _forge(owner, SLOT_D1, "X1", capacity_bid(id="X1", price_eur_per_mwh=9999.0))  # above the market's maximum
     _forge(owner, SLOT_D1, "X2", capacity_bid(id="X2", device="D2"))  # another's device, in agg1's slot
-    _forge(owner, SLOT_D1, "X3", capacity_bid(id="X3", periods=[2]), timestamp_ms=owner.now_ms + 10 * 3600_000)
+    _forge(owner, key("bidslot", "agg1MSP", "CAP1", "D4"), "X3", capacity_bid(id="X3", device="D4", quantity_mw=1.0),
+           timestamp_ms=owner.now_ms + 10 * 3600_000)
     _forge(owner, SLOT_D1, "X4", capacity_bid(id="X4", periods=[0]))
     _forge(owner, SLOT_D1, "X5", capacity_bid(id="X5", periods=[0, 3]))  # overlaps X4 on period 0
     owner.at(AFTER)
@@ -191,3 +192,18 @@ def test_markets_default_to_every_organisation_endorsing_each_bid(cap: Chain) ->
     cap.invoke(AGG1, "PlaceBid", capacity_bid())
     assert cap.last_endorsers is None
     assert not _slots(cap)
+
+
+def test_a_slot_its_owner_left_malformed_breaks_no_query_and_is_refused_at_gate_closure(owner: Chain) -> None:
+    owner.ledger.state[SLOT_D1] = json.dumps({"bids": ["not", "a", "mapping"]}).encode()
+    slot_d4 = key("bidslot", "agg1MSP", "CAP1", "D4")
+    owner.ledger.state[slot_d4] = json.dumps({"bids": {f"Y{i}": {} for i in range(PERIODS + 1)}}).encode()
+    assert owner.invoke(AUDITOR, "ListBids", "CAP1") == [
+        {"id": f"Y{i}", "market_id": "CAP1", "kind": "capacity", "owner": "agg1MSP", "device": "D4",
+         "status": "posted", "tx_id": None, "timestamp_ms": None, "periods": None} for i in range(PERIODS + 1)]
+    owner.invoke(AGG2, "PlaceBid", capacity_bid(id="B2", device="D2", quantity_mw=0.5, min_mw=0.5))
+    owner.at(AFTER)
+    refused = owner.invoke(DSO, "CloseGate", "CAP1")["refused_bids"]
+    assert [(r["participant"], r["reason"]) for r in refused] == [
+        ("agg1MSP", "slot: device D1: unreadable"), ("agg1MSP", "slot: device D4: more bids than periods")]
+    assert [b["id"] for b in owner.invoke(AUDITOR, "ListBids", "CAP1")] == ["B2"]
