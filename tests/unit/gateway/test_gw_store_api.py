@@ -174,3 +174,23 @@ def test_a_lagging_store_leaves_first_pages_to_the_chaincode_and_continues_its_o
     walk = with_store.get("/markets/FLEX1/bids", params={"page_size": 5, "bookmark": "bid004"}, headers=headers)
     assert walk.status_code == 200 and not [c for c in ledger.calls[before:] if c[1].startswith("List")]
     assert walk.json()["items"][0]["id"] == "bid005"
+
+
+def test_an_owner_endorsed_market_lists_its_posted_bids_from_the_chaincode_until_gate_closure(apps) -> None:
+    with_store, without, audit, headers, audit_headers = apps
+    ledger = with_store.app.state.flex.ledger
+    ledger.submit("operator", "RequestFlexibility", _dump({
+        "id": "OWN1", "day": world.DAY, "gate_opens": world.GATE_OPENS, "gate_closes": world.GATE_CLOSES,
+        "budget_cents": 1000, "feeder": "F1", "bid_endorsement": "owner"}))
+    ledger.submit("trader", "EnrolInMarket", "OWN1")
+    bid = {"id": "own-bid", "market_id": "OWN1", "device": "dev002",
+           "products": {"p_up": {"price_eur_per_mwh": 7, "quantity_mw": [0.01] * world.PERIODS}}}
+    placed = with_store.post("/bids", json=bid, headers=headers)
+    assert placed.status_code == 201 and placed.json()["status"] == "posted"
+    before = len(ledger.calls)
+    listed = walk(with_store, headers, "/markets/OWN1/bids", 500)
+    assert [(b["id"], b["status"]) for b in listed] == [("own-bid", "posted")]
+    assert listed == walk(without, headers, "/markets/OWN1/bids", 500)
+    assert [c for c in ledger.calls[before:] if c[1] == "ListBids"], "slots are not in the store: the chaincode lists"
+    report = audit.post("/audit/store-consistency", headers=audit_headers).json()
+    assert report["consistent"] is True, report  # a posted bid is in a slot, not a record the store should hold
