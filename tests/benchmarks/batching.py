@@ -55,11 +55,7 @@ def measure(net: Network, mode: str, env: dict[str, dict[str, str]], level: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bids", type=int, default=600, help="bids per mode (default 600)")
-    parser.add_argument("--concurrency", type=int, default=128, help="bids in flight (default 128)")
-    bench.add_network_options(parser)
-    parser.add_argument("--out", type=Path, default=Path("out/bench_batching.json"))
-    args = parser.parse_args(argv)
+    args = bench.side_by_side_arguments(parser, "bids per mode (default 600)", "out/bench_batching.json", argv)
     home = args.home or flexledger_home()
     net = Network(topo=default_topology(), layout=Layout(home))
     orgs = args.orgs.split(",")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from flexledger.home import flexledger_home
 from network.layout import Layout
@@ -29,12 +28,9 @@ MODES = ("all", "owner")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bids", type=int, default=600, help="bids per mode and round (default 600)")
-    parser.add_argument("--concurrency", type=int, default=128, help="bids in flight (default 128)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of both modes, order alternating (default 1)")
-    bench.add_network_options(parser)
-    parser.add_argument("--out", type=Path, default=Path("out/bench_owner_endorsement.json"))
-    args = parser.parse_args(argv)
+    args = bench.side_by_side_arguments(parser, "bids per mode and round (default 600)",
+                                        "out/bench_owner_endorsement.json", argv)
     home = args.home or flexledger_home()
     net = Network(topo=default_topology(), layout=Layout(home))
     orgs = args.orgs.split(",")

@@ -217,6 +217,17 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, default=None, help="FLEXLEDGER_HOME of the running network")
 
 
+def side_by_side_arguments(parser: argparse.ArgumentParser, bids_help: str, out: str,
+                           argv: list[str] | None) -> argparse.Namespace:
+    """The options of a benchmark that runs two modes at one concurrency on one network (--bids, --concurrency,
+    the network options, --out), parsed."""
+    parser.add_argument("--bids", type=int, default=600, help=bids_help)
+    parser.add_argument("--concurrency", type=int, default=128, help="bids in flight (default 128)")
+    add_network_options(parser)
+    parser.add_argument("--out", type=Path, default=Path(out))
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bids", type=int, default=600, help="transactions per path and concurrency (default 600)")
