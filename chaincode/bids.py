@@ -272,6 +272,9 @@ async def _post(tx: Tx, market: dict[str, Any], device: registry.Device, doc: di
     bid_id = doc["id"]
     if await tx.ledger.get(key("bidref", bid_id)) is not None:
         raise Conflict("bid.id", f"bid {bid_id} already exists")
+    # read as every placement reads it (placement_keys), so a peer with batched reads and one without record the
+    # same read set; gate closure writes it, so a bid racing the closure fails its MVCC check there too
+    await tx.ledger.get(key("devicebids", market["id"], device.id))
     bid = {**record(tx, market, device, bid_id, "posted"), **body}
     await check_content(tx, bid, market)
     await owner_bids.post(tx, market, device, bid_id, doc, body.get("periods"), refuse_overlap)

@@ -8,12 +8,15 @@ import json
 import pytest
 from cc_fakes import Chain
 from cc_world import (
+    ADMIN,
     AFTER,
     AGG1,
     AGG2,
     AUDITOR,
     DSO,
     DURING,
+    GOVERNANCE,
+    NETWORK,
     PERIODS,
     SETTLE,
     capacity_bid,
@@ -207,3 +210,19 @@ def test_a_slot_its_owner_left_malformed_breaks_no_query_and_is_refused_at_gate_
     assert [(r["participant"], r["reason"]) for r in refused] == [
         ("agg1MSP", "slot: device D1: unreadable"), ("agg1MSP", "slot: device D4: more bids than periods")]
     assert [b["id"] for b in owner.invoke(AUDITOR, "ListBids", "CAP1")] == ["B2"]
+
+
+def test_owner_endorsed_bid_reads_the_same_keys_with_or_without_batched_reads() -> None:
+    """A device's first bid is endorsed by all: peers with and without batched reads must record one read set."""
+    from chaincode.batching import PeerBatching
+
+    reads = []
+    for batching in (None, PeerBatching(max_read_keys=1000, max_write_records=1000)):
+        chain = Chain(batching=batching)
+        chain.invoke(ADMIN, "InitMarketplace", GOVERNANCE)
+        chain.invoke(DSO, "PublishNetwork", NETWORK)
+        chain = _owner_market(add_world(chain))
+        chain.invoke(AGG1, "PlaceBid", capacity_bid())
+        reads.append(chain.last_stub.reads)
+    assert reads[0] == reads[1]
+    assert key("devicebids", "CAP1", "D1") in reads[0]
