@@ -233,68 +233,101 @@ class Proposal:
                               "and use Gateway.new_signed_proposal")
         return self._proposed.proposal
 
-    def evaluate(self, target_orgs: Iterable[str] = ()) -> bytes:
-        request = gateway_pb2.EvaluateRequest(
+    # Each step below is split into the request it sends and the call that sends it, so that
+    # :mod:`gateway.aio` awaits the same requests on an asyncio channel without a second copy of them.
+
+    def evaluate_request(self, target_orgs: Iterable[str] = ()) -> gateway_pb2.EvaluateRequest:
+        return gateway_pb2.EvaluateRequest(
             transaction_id=self.transaction_id, channel_id=self.channel_id,
             proposed_transaction=self._signed(), target_organizations=list(target_orgs),
         )
+
+    def evaluate(self, target_orgs: Iterable[str] = ()) -> bytes:
+        request = self.evaluate_request(target_orgs)
         try:
             response = self.gateway.stub.Evaluate(request, timeout=self.gateway.timeouts.evaluate)
         except grpc.RpcError as exc:
             raise from_rpc_error(EvaluateError, exc, self.transaction_id) from None
         return response.result.payload
 
-    def _endorse_envelope(self, orgs: list[str]) -> common_pb2.Envelope:
-        request = gateway_pb2.EndorseRequest(
+    def endorse_request(self, orgs: Iterable[str] | None = None) -> gateway_pb2.EndorseRequest:
+        """The request to endorse; ``orgs`` None: the organisations the proposal names (or the gateway's choice)."""
+        chosen = self._proposed.endorsing_organizations if orgs is None else orgs
+        return gateway_pb2.EndorseRequest(
             transaction_id=self.transaction_id, channel_id=self.channel_id,
-            proposed_transaction=self._signed(), endorsing_organizations=orgs,
+            proposed_transaction=self._signed(), endorsing_organizations=list(chosen),
         )
-        response = self.gateway.stub.Endorse(request, timeout=self.gateway.timeouts.endorse)
+
+    def _endorse_envelope(self, orgs: list[str] | None = None) -> common_pb2.Envelope:
+        response = self.gateway.stub.Endorse(self.endorse_request(orgs), timeout=self.gateway.timeouts.endorse)
         return response.prepared_transaction
+
+    def pause_before_endorsing_again(self, exc: grpc.RpcError, elapsed: float) -> float | None:
+        """Seconds to wait before the same proposal is endorsed again after ``exc``, or None: report it.
+
+        The gateway's :class:`EndorseRetry` decides, by the cause the refusal names (discovery settling, a
+        peer that cannot be reached, another organisation's peer a block behind)."""
+        code, text = exc.code(), exc.details() or ""  # type: ignore[attr-defined]
+        discovering = code == grpc.StatusCode.FAILED_PRECONDITION and "no combination of peers" in text
+        lagging = unreachable = False
+        if code == grpc.StatusCode.ABORTED:
+            details = details_of(exc)
+            unreachable = bool(details) and all(_unreachable(d.message) for d in details)
+            local = self.gateway.identity.msp_id
+            lagging = bool(details) and all(d.msp_id and d.msp_id != local for d in details)
+        elif code == grpc.StatusCode.UNAVAILABLE:  # the gateway's own peer
+            unreachable = True
+        return self.gateway.endorse_retry.wait_before_retry(elapsed, discovering=discovering,
+                                                            unreachable=unreachable, lagging=lagging)  # fmt: skip
 
     def _endorse_as_policy_allows(self) -> common_pb2.Envelope:
         """Endorse; a refusal by a passing state is tried again only as the gateway's :class:`EndorseRetry` says."""
         start = time.monotonic()
-        policy = self.gateway.endorse_retry
-        local = self.gateway.identity.msp_id
         while True:
             try:
-                return self._endorse_envelope(list(self._proposed.endorsing_organizations))
+                return self._endorse_envelope()
             except grpc.RpcError as exc:
-                code, text = exc.code(), exc.details() or ""  # type: ignore[attr-defined]
-                discovering = code == grpc.StatusCode.FAILED_PRECONDITION and "no combination of peers" in text
-                lagging = unreachable = False
-                if code == grpc.StatusCode.ABORTED:
-                    details = details_of(exc)
-                    unreachable = bool(details) and all(_unreachable(d.message) for d in details)
-                    lagging = bool(details) and all(d.msp_id and d.msp_id != local for d in details)
-                elif code == grpc.StatusCode.UNAVAILABLE:  # the gateway's own peer
-                    unreachable = True
-                pause = policy.wait_before_retry(time.monotonic() - start, discovering=discovering,
-                                                 unreachable=unreachable, lagging=lagging)  # fmt: skip
+                pause = self.pause_before_endorsing_again(exc, time.monotonic() - start)
                 if pause is None:
                     raise
                 time.sleep(pause)
+
+    def endorse_error(self, exc: grpc.RpcError) -> EndorseError:
+        """The error an endorsement refusal is reported as (before any diagnosis of a disagreement)."""
+        error = from_rpc_error(EndorseError, exc, self.transaction_id)
+        assert isinstance(error, EndorseError)
+        return error
+
+    def wants_diagnosis(self, error: EndorseError) -> bool:
+        return bool(error.mismatched_orgs) and self.gateway.diagnose_mismatch
+
+    def suspects(self, error: EndorseError, channel_orgs: Iterable[str]) -> list[str]:
+        """The organisations whose results a diagnosis compares: the own one, those named, all of the channel."""
+        return [self.gateway.identity.msp_id, *[d.msp_id for d in error.details if d.msp_id], *channel_orgs]
+
+    @staticmethod
+    def record_disagreement(error: EndorseError, groups: dict[str, list[str]]) -> None:
+        error.disagreement = groups
+        if groups:
+            error.message += "; " + error.disagreement_summary()
+
+    def transaction_of(self, envelope: common_pb2.Envelope) -> Transaction:
+        """The endorsed transaction, signed by the gateway's signer when it has one (else offline)."""
+        prepared = gateway_pb2.PreparedTransaction(transaction_id=self.transaction_id, envelope=envelope)
+        if self.gateway.signer is not None:
+            prepared.envelope.signature = self.gateway.sign(envelope.payload, "transaction")
+        return Transaction(self.gateway, prepared, self.channel_id)
 
     def endorse(self) -> Transaction:
         """Collect endorsements; on divergent results name which organisations disagreed."""
         try:
             envelope = self._endorse_as_policy_allows()
         except grpc.RpcError as exc:
-            error = from_rpc_error(EndorseError, exc, self.transaction_id)
-            assert isinstance(error, EndorseError)
-            if error.mismatched_orgs and self.gateway.diagnose_mismatch:
-                error.disagreement = self.diagnose(
-                    [self.gateway.identity.msp_id, *[d.msp_id for d in error.details if d.msp_id],
-                     *self._channel_orgs()]
-                )
-                if error.disagreement:
-                    error.message += "; " + error.disagreement_summary()
+            error = self.endorse_error(exc)
+            if self.wants_diagnosis(error):
+                self.record_disagreement(error, self.diagnose(self.suspects(error, self._channel_orgs())))
             raise error from None
-        prepared = gateway_pb2.PreparedTransaction(transaction_id=self.transaction_id, envelope=envelope)
-        if self.gateway.signer is not None:
-            prepared.envelope.signature = self.gateway.sign(envelope.payload, "transaction")
-        return Transaction(self.gateway, prepared, self.channel_id)
+        return self.transaction_of(envelope)
 
     def _channel_orgs(self) -> list[str]:
         """Every organisation of the channel: Fabric's mismatch details name only those that differed from
@@ -351,18 +384,25 @@ class Transaction:
     def digest(self) -> bytes:
         return digest(self._prepared.envelope.payload)
 
-    def submit(self) -> SubmittedTransaction:
+    def submit_request(self) -> gateway_pb2.SubmitRequest:
         if not self._prepared.envelope.signature:
             raise ConfigError("signature: transaction is not signed and the gateway has no signer; sign .digest "
                               "offline and use Gateway.new_signed_transaction")
-        request = gateway_pb2.SubmitRequest(
+        return gateway_pb2.SubmitRequest(
             transaction_id=self.transaction_id, channel_id=self.channel_id,
             prepared_transaction=self._prepared.envelope,
         )
+
+    def submit(self) -> SubmittedTransaction:
+        request = self.submit_request()
         try:
             self.gateway.stub.Submit(request, timeout=self.gateway.timeouts.submit)
         except grpc.RpcError as exc:
             raise from_rpc_error(SubmitError, exc, self.transaction_id) from None
+        return self.submitted()
+
+    def submitted(self) -> SubmittedTransaction:
+        """What follows an accepted submit: the commit-status request, signed when the gateway has a signer."""
         status_request = gateway_pb2.CommitStatusRequest(
             transaction_id=self.transaction_id, channel_id=self.channel_id, identity=self.gateway.creator
         ).SerializeToString()
@@ -391,25 +431,45 @@ class SubmittedTransaction:
     def digest(self) -> bytes:
         return digest(self._signed.request)
 
-    def status(self, timeout: float | None = None) -> Status:
-        """Block until the peer has committed the transaction; returns its validation code."""
+    def status_request(self) -> gateway_pb2.SignedCommitStatusRequest:
         if not self._signed.signature:
             raise ConfigError("signature: commit status request is not signed and the gateway has no signer; "
                               "sign .digest offline and use Gateway.new_signed_commit")
-        try:
-            response = self.gateway.stub.CommitStatus(
-                self._signed, timeout=timeout or self.gateway.timeouts.commit_status
-            )
-        except grpc.RpcError as exc:
-            raise from_rpc_error(CommitStatusError, exc, self.transaction_id) from None
+        return self._signed
+
+    def status_of(self, response: gateway_pb2.CommitStatusResponse) -> Status:
         return Status(self.transaction_id, response.result, response.block_number)
 
-    def wait(self, timeout: float | None = None) -> bytes:
-        """Wait for the commit; the result if VALID, else :class:`CommitError` naming the validation code."""
-        status = self.status(timeout)
+    def status(self, timeout: float | None = None) -> Status:
+        """Block until the peer has committed the transaction; returns its validation code."""
+        request = self.status_request()
+        try:
+            response = self.gateway.stub.CommitStatus(request, timeout=timeout or self.gateway.timeouts.commit_status)
+        except grpc.RpcError as exc:
+            raise from_rpc_error(CommitStatusError, exc, self.transaction_id) from None
+        return self.status_of(response)
+
+    def result_of(self, status: Status) -> bytes:
+        """The result if ``status`` is VALID, else :class:`CommitError` naming the validation code."""
         if not status.successful:
             raise CommitError(status.transaction_id, status.code, status.code_name, status.block_number)
         return self.result
+
+    def wait(self, timeout: float | None = None) -> bytes:
+        """Wait for the commit; the result if VALID, else :class:`CommitError` naming the validation code."""
+        return self.result_of(self.status(timeout))
+
+
+def channel_options(server_name: str | None = None) -> list[tuple[str, object]]:
+    """gRPC options of a channel to a peer's Gateway service (both flavours, :mod:`gateway.aio` too)."""
+    options: list[tuple[str, object]] = [
+        ("grpc.max_receive_message_length", 100 * 1024 * 1024),
+        ("grpc.max_send_message_length", 100 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 60_000),
+    ]
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    return options
 
 
 def connect(
@@ -422,21 +482,24 @@ def connect(
     endorse_retry: EndorseRetry = NO_ENDORSE_RETRY,
 ) -> Gateway:
     """Open a TLS gRPC channel to a peer's Gateway service (lazily: the first call connects)."""
-    options: list[tuple[str, object]] = [
-        ("grpc.max_receive_message_length", 100 * 1024 * 1024),
-        ("grpc.max_send_message_length", 100 * 1024 * 1024),
-        ("grpc.keepalive_time_ms", 60_000),
-    ]
-    if server_name:
-        options.append(("grpc.ssl_target_name_override", server_name))
     credentials = grpc.ssl_channel_credentials(root_certificates=tls_root_cert)
-    channel = grpc.secure_channel(endpoint, credentials, options=options)
+    channel = grpc.secure_channel(endpoint, credentials, options=channel_options(server_name))
     return Gateway(channel, identity, signer, timeouts, owns_channel=True, endorse_retry=endorse_retry)
 
 
-def connect_from_profile(profile: Path | str | object, user: str = "admin", timeouts: Timeouts | None = None,
-                         endorse_retry: EndorseRetry = NO_ENDORSE_RETRY) -> Gateway:
-    """Connect as ``user`` (a profile identity or a wallet user) using an org's connection profile."""
+@dataclass(frozen=True)
+class PeerAccess:
+    """What connecting as one user of a connection profile takes: the peer, its TLS root, the user's keys."""
+
+    endpoint: str
+    identity: X509Identity
+    signer: Signer
+    tls_root_cert: bytes
+    server_name: str | None
+
+
+def peer_access(profile: Path | str | object, user: str) -> PeerAccess:
+    """Read ``user`` (a profile identity or a wallet user) and the peer's TLS root from an org's profile."""
     from gateway.profile import ConnectionProfile, load_profile
 
     prof = profile if isinstance(profile, ConnectionProfile) else load_profile(profile)  # type: ignore[arg-type]
@@ -445,7 +508,13 @@ def connect_from_profile(profile: Path | str | object, user: str = "admin", time
         root = Path(prof.peer.tls_ca_cert).read_bytes()
     except OSError as exc:
         raise ConfigError(f"peer.tls_ca_cert: cannot read {prof.peer.tls_ca_cert}: {exc.strerror}") from None
-    return connect(
-        prof.peer.endpoint, load_identity(prof.msp_id, files.cert), load_signer(files.key),
-        tls_root_cert=root, server_name=prof.peer.server_name, timeouts=timeouts, endorse_retry=endorse_retry,
-    )
+    return PeerAccess(prof.peer.endpoint, load_identity(prof.msp_id, files.cert), load_signer(files.key), root,
+                      prof.peer.server_name)
+
+
+def connect_from_profile(profile: Path | str | object, user: str = "admin", timeouts: Timeouts | None = None,
+                         endorse_retry: EndorseRetry = NO_ENDORSE_RETRY) -> Gateway:
+    """Connect as ``user`` (a profile identity or a wallet user) using an org's connection profile."""
+    access = peer_access(profile, user)
+    return connect(access.endpoint, access.identity, access.signer, tls_root_cert=access.tls_root_cert,
+                   server_name=access.server_name, timeouts=timeouts, endorse_retry=endorse_retry)

@@ -17,8 +17,9 @@ library's default, the project's own callers (REST service, ``flexledger tx``, d
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
@@ -44,15 +45,29 @@ class RetryPolicy:
         if self.backoff < 0:
             raise ValueError("backoff: must be >= 0")
 
+    def _pause_after(self, exc: CommitError, n: int) -> float:
+        """The pause before attempt ``n + 2`` after attempt ``n + 1`` failed with ``exc``; re-raises it when the
+        policy gives up."""
+        if exc.code_name not in self.retry_on or n + 1 == self.attempts:
+            raise exc
+        return self.backoff * 2**n
+
     def run(self, attempt: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
         """Call ``attempt`` (one whole new transaction each time) until it commits or the policy gives up."""
         for n in range(self.attempts):
             try:
                 return attempt()
             except CommitError as exc:
-                if exc.code_name not in self.retry_on or n + 1 == self.attempts:
-                    raise
-                sleep(self.backoff * 2**n)
+                sleep(self._pause_after(exc, n))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def run_async(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """:meth:`run` for asyncio callers: ``attempt`` is awaited, the pauses too."""
+        for n in range(self.attempts):
+            try:
+                return await attempt()
+            except CommitError as exc:
+                await asyncio.sleep(self._pause_after(exc, n))
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -131,6 +131,10 @@ class MarketModes:
         self._lock = threading.Lock()
         self._clock = clock
 
+    def known(self, market_id: str) -> bool | None:
+        """Whether the market is sealed, if that is settled and was asked before (no I/O); else None."""
+        return self._known.get(market_id)
+
     def is_sealed(self, evaluate: Door, market_id: str) -> bool:
         with self._lock:
             if market_id in self._known:

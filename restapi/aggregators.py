@@ -27,7 +27,7 @@ from restapi.errors import ERROR_RESPONSES, ApiError
 from restapi.models import BidIn, DeviceIn, DevicePatch, Page, returns
 from restapi.paging import Bookmark, PageSize, page_from_chaincode
 from restapi.params import Filter, PathId
-from restapi.state import AppState, decode, dump, in_worker, principal, require, state_of
+from restapi.state import AppState, decode, dump, principal, require, state_of
 from restapi.store.lists import store_page
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -96,6 +96,13 @@ def enrol(market_id: PathId, who: Aggregator, state: State) -> Any:
              summary="Place a bid (capacity or flexibility); in a sealed market only its commitment leaves here",
              **returns(Bid))
 async def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
+    """Served by :class:`restapi.bid_lane.BidLane` ahead of FastAPI's routing whenever it can; this route
+    documents ``POST /bids`` and answers what the lane hands on (an error to report, a first login)."""
+    return await sealed_bids.place_async(state, who, bid_document(body))
+
+
+def bid_document(body: BidIn) -> BidDocument:
+    """The bid to place: ``body`` as the chaincode takes it, refused if it mixes or lacks a kind's fields."""
     if body.products is None:
         for name in (n for n in CAPACITY_BID_REQUIRED if n not in FLEX_BID_FIELDS):
             if getattr(body, name) is None:
@@ -104,7 +111,7 @@ async def place_bid(body: BidIn, who: Aggregator, state: State) -> Any:
                                name)
     elif any(getattr(body, n) is not None for n in CAPACITY_BID_FIELDS if n not in FLEX_BID_FIELDS):
         raise ApiError(422, "validation_error", "products: a flexibility bid takes no capacity fields", "products")
-    return await in_worker(state, sealed_bids.place, state, who, BidDocument.of(body.model_dump(exclude_none=True)))
+    return BidDocument.of(body.model_dump(exclude_none=True))
 
 
 @router.delete("/bids/{bid_id}", tags=["aggregators"], summary="Cancel your bid while the gate is open",

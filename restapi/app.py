@@ -16,6 +16,7 @@ from gateway.profile import ConnectionProfile
 from restapi import aggregators, auditors, dso, errors, events, markets, sealed_bids, ui, users, wholesale
 from restapi import store as query_store
 from restapi.auth import TOKEN_FILE, TokenStore
+from restapi.bid_lane import BidLane
 from restapi.body import StrictJsonBody
 from restapi.ledger import FabricLedger, Ledger
 from restapi.state import AppState
@@ -57,12 +58,15 @@ def create_app(
     admin_user: str = "admin",
     query_db: str | None = None,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    bid_lane: bool = True,
 ) -> FastAPI:
     """The service of ``profile.org``; ``ledger``/``tokens``/``ca_factory`` default to the real ones.
 
     The query store (``query_db``, else ``FLEXLEDGER_QUERY_DB``, else a SQLite file in the wallet) is fed
     from the real ledger's blocks; with an injected ``ledger`` it is used only when ``query_db`` is given.
     ``max_in_flight`` sizes the worker-thread pools the routes run in (requests beyond it wait their turn).
+    ``bid_lane``: serve ``POST /bids`` ahead of FastAPI's routing (:mod:`restapi.bid_lane`; off only to hold
+    the lane's answers to the route's in tests).
     """
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight: must be >= 1, got {max_in_flight}")
@@ -102,12 +106,15 @@ def create_app(
         if follower is not None:
             follower.stop()
         workers.shutdown(wait=True)
+        await ledger.aclose()
         ledger.close()
 
     app = FastAPI(title=f"flexledger gateway — {profile.org}", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.flex = state
     errors.install(app)
+    if bid_lane:
+        app.add_middleware(BidLane)  # added first: inside StrictJsonBody, which checks every body before it
     app.add_middleware(StrictJsonBody)
 
     @app.get("/health", tags=["service"], summary="Liveness (no authentication)")

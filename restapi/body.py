@@ -32,7 +32,7 @@ def check_json(raw: bytes) -> ApiError | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
+def is_json(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
             kind = value.split(b";")[0].strip().lower()
@@ -47,7 +47,7 @@ class StrictJsonBody:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WITH_BODY or not _is_json(scope):
+        if scope["type"] != "http" or scope["method"] not in _WITH_BODY or not is_json(scope):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -56,7 +56,7 @@ class StrictJsonBody:
         while more:
             message = await receive()
             if message["type"] != "http.request":  # client went away: let the app see it
-                await self.app(scope, _replay([message]), send)
+                await self.app(scope, replay([message]), send)
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -71,10 +71,10 @@ class StrictJsonBody:
         if error is not None:
             await _refuse(error, scope, receive, send)
             return
-        await self.app(scope, _replay([{"type": "http.request", "body": raw, "more_body": False}], receive), send)
+        await self.app(scope, replay([{"type": "http.request", "body": raw, "more_body": False}], receive), send)
 
 
-def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+def replay(messages: list[Message], then: Receive | None = None) -> Receive:
     queue = list(messages)
 
     async def receive() -> Message:

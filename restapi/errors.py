@@ -128,6 +128,14 @@ def render(err: ApiError, headers: dict[str, str] | None = None) -> JSONResponse
     return JSONResponse(body.model_dump(), status_code=err.status, headers=headers)
 
 
+def render_gateway_error(exc: GatewayError) -> JSONResponse:
+    """The answer to a client-library error (logged when the fault is the ledger's, not the caller's)."""
+    err = from_gateway_error(exc)
+    if err.status >= 500:
+        log.warning("ledger error: %s", exc)
+    return render(err)
+
+
 def allowed_methods(app: FastAPI, scope: dict) -> list[str]:
     """Every method some route of ``app`` serves at this request's path (for ``Allow`` on a 405).
 
@@ -160,10 +168,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(GatewayError)
     async def _gateway(_: Request, exc: GatewayError) -> JSONResponse:
-        err = from_gateway_error(exc)
-        if err.status >= 500:
-            log.warning("ledger error: %s", exc)
-        return render(err)
+        return render_gateway_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

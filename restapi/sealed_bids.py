@@ -20,7 +20,7 @@ from restapi.auth import Principal
 from restapi.errors import ERROR_RESPONSES, ApiError
 from restapi.models import RevealOut, SealedBidOut
 from restapi.params import PathId
-from restapi.state import AppState, require, state_of
+from restapi.state import AppState, in_worker, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["aggregators"])
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
@@ -43,6 +43,17 @@ def place(state: AppState, who: Principal, bid: BidDocument) -> Bid:
                          who.user, modes_of(state))
     except AlreadySealed as exc:
         raise ApiError(409, "conflict", f"bid.id: {exc}", "bid.id") from None
+
+
+async def place_async(state: AppState, who: Principal, bid: BidDocument) -> Bid:
+    """:func:`place` from the event loop: a bid for an open market whose gate has opened is submitted there.
+
+    Only such a bid needs neither a file nor a question to the ledger first (:class:`MarketModes` knows the
+    market is not sealed), so it goes straight to ``PlaceBid`` awaited on the loop, no thread held while it
+    commits; the first bid of a market, and every sealed one, take :func:`place` in a worker thread."""
+    if bid.market_id is not None and modes_of(state).known(str(bid.market_id)) is False:
+        return Bid.model_validate_json(await state.ledger.asubmit(who.user, "PlaceBid", bid.text))
+    return await in_worker(state, place, state, who, bid)
 
 
 @router.post("/markets/{market_id}/reveal", summary="Reveal all of your organisation's sealed bids of a market "

@@ -91,16 +91,21 @@ async def state_of(request: Request) -> AppState:
     return _state(request)
 
 
-async def principal(request: Request) -> Principal:
-    """Authenticate ``Authorization: Bearer <token>``; 401 otherwise."""
-    state = _state(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def token_user(state: AppState, authorization: str) -> str:
+    """The user of an ``Authorization: Bearer <token>`` header's token; 401 otherwise."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "missing bearer token", "Authorization")
     user = state.tokens.user_of(token.strip())
     if user is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token", "Authorization")
+    return user
+
+
+async def principal(request: Request) -> Principal:
+    """Authenticate ``Authorization: Bearer <token>``; 401 otherwise."""
+    state = _state(request)
+    user = token_user(state, request.headers.get("authorization", ""))
     role = state.known_role(user)
     if role is None:
         role = await anyio.to_thread.run_sync(state.role_of, user)

@@ -240,6 +240,34 @@ def test_bid_before_enrolment_is_409_then_place_list_cancel(api):
     assert r.status_code == 400 and error_of(r)["field"].startswith("bid.products.p_up.quantity_mw")
 
 
+def test_bids_placed_at_once_into_an_open_market_each_commit_once_awaited_on_the_event_loop(api):
+    """Once the service knows a market is open, its bids go through the bid lane and are awaited on the
+    event loop over a grpc.aio channel (restapi.bid_lane, gateway.aio): each commits once, and a refusal
+    on that path still names its field and changes nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    r = api.call("dso", "operator", "POST", "/flexibility-requests", json={
+        "id": uid("lane"), "day": api.day, "gate_opens": iso(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)),
+        "gate_closes": iso(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)), "budget_cents": 10})
+    market = r.json()["id"]
+    assert api.call("agg1", "trader", "POST", f"/markets/{market}/enrolment").status_code == 201
+    devices = [new_device(api)["id"] for _ in range(13)]
+    first = flex_bid(market, devices[0])
+    assert api.call("agg1", "trader", "POST", "/bids", json=first).status_code == 201  # the market is now known
+    bids = [flex_bid(market, d, price=10.0 + i) for i, d in enumerate(devices[1:])]
+    with ThreadPoolExecutor(len(bids)) as pool:
+        answers = list(pool.map(lambda b: api.call("agg1", "trader", "POST", "/bids", json=b), bids))
+    assert [a.status_code for a in answers] == [201] * len(bids), answers[0].text
+    assert [a.json()["id"] for a in answers] == [b["id"] for b in bids]
+    assert api.clients["agg1"].app.state.flex.ledger._aio is not None, "the bids were awaited on the loop"
+    again = api.call("agg1", "trader", "POST", "/bids", json={**bids[0], "device": devices[0]})
+    assert again.status_code == 409 and error_of(again)["field"] == "bid.id", again.text
+    on_ledger = api.call("agg1", "trader", "GET", f"/markets/{market}/bids?page_size=100").json()["items"]
+    ids = [b["id"] for b in on_ledger]
+    assert sorted(ids) == sorted([first["id"], *(b["id"] for b in bids)]) and len(ids) == len(set(ids))
+    assert {b["device"] for b in on_ledger if b["id"] == bids[0]["id"]} == {devices[1]}, "the refusal changed nothing"
+
+
 def test_capacity_market_and_limits(api):
     market = uid("cap")
     now = dt.datetime.now(dt.UTC)

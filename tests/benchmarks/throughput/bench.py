@@ -4,7 +4,8 @@ Against a running network (``flexledger network up``; ``--home`` or ``$FLEXLEDGE
 
 * ``node``   — the official Fabric Gateway client for Node (npm ``@hyperledger/fabric-gateway``, installed by
   this benchmark into the git-ignored ``.bench/node``), calling ``PlaceBid``;
-* ``client`` — our Python client library (:mod:`gateway`), calling ``PlaceBid``;
+* ``client`` — our Python client library (:mod:`gateway`), calling ``PlaceBid``, a thread per call in flight;
+* ``aio``    — the same library's asyncio flavour (:mod:`gateway.aio`), every call in flight on one event loop;
 * ``rest``   — ``POST /bids`` on each organisation's REST service, run in a process of its own;
 * ``floor``  — our client library calling ``Ping``, the contract's cheapest transaction (reads and writes
   nothing): what this network costs per transaction before any of our contract's work (the cheapest
@@ -45,7 +46,7 @@ from tests.benchmarks.throughput import cpu, workload
 ROOT = Path(__file__).resolve().parents[3]
 NODE_SOURCES = Path(__file__).resolve().parent / "node"
 NODE_DIR = ROOT / ".bench" / "node"
-PATHS = ("floor", "node", "client", "rest")
+PATHS = ("floor", "node", "client", "aio", "rest")
 
 
 def say(text: str) -> None:
@@ -154,7 +155,7 @@ def phase(path: str, level: int, count: int, home: Path, day: workload.Day, node
             continue
         function, args = ("Ping", [[] for _ in docs]) if path == "floor" else \
             ("PlaceBid", [[json.dumps(d)] for d in docs])
-        job = client_job(home, agg.org, agg.user, function, args, share)
+        job = {**client_job(home, agg.org, agg.user, function, args, share), "mode": path}
         argv = ["node", str(node_script)] if path == "node" else \
             [sys.executable, "-m", "tests.benchmarks.throughput.worker"]
         jobs.append((argv, job))
@@ -196,8 +197,9 @@ def print_rows(rows: list[dict[str, Any]], labels: dict[str, str], kinds: tuple[
 def print_report(rows: list[dict[str, Any]]) -> None:
     print_rows(rows, {"concurrency": "concurrency", "path": "path"}, ("peer", "orderer", "chaincode", "rest", "client"))
     print()
-    print("| concurrency | REST/client bids/s | REST/client p99 | client/node bids/s | client bids/floor tx |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| concurrency | REST/client bids/s | REST/client p99 | REST/aio bids/s | aio/client bids/s "
+          "| client/node bids/s | client bids/floor tx |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for level in sorted({r["concurrency"] for r in rows}):
         by = {r["path"]: r for r in rows if r["concurrency"] == level}
 
@@ -206,6 +208,8 @@ def print_report(rows: list[dict[str, Any]]) -> None:
 
         print(f"| {level} | {ratio(get('rest', 'per_second'), get('client', 'per_second'))} "
               f"| {ratio(get('rest', 'p99_ms'), get('client', 'p99_ms'))} "
+              f"| {ratio(get('rest', 'per_second'), get('aio', 'per_second'))} "
+              f"| {ratio(get('aio', 'per_second'), get('client', 'per_second'))} "
               f"| {ratio(get('client', 'per_second'), get('node', 'per_second'))} "
               f"| {ratio(get('client', 'per_second'), get('floor', 'per_second'))} |")
 

@@ -4,6 +4,7 @@ Each path (our client library, REST) runs in a process of its own, like the Node
 benchmark can read every process's CPU time separately. Input on stdin, output on stdout:
 
     {"mode": "client", "profile": ..., "user": ..., "function": "PlaceBid", "args": [[...]], "concurrency": 32}
+    {"mode": "aio", ...the same as "client"...}
     {"mode": "rest", "url": ..., "token": ..., "path": "/bids", "bodies": [{...}], "concurrency": 32}
     → {"latencies": [s, ...], "failures": ["...", ...], "wall_s": s, "cpu_s": s}
 
@@ -24,6 +25,35 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.retry import SETTLE_RETRY
+
+
+def client_jobs_aio(job: dict[str, Any]) -> dict[str, Any]:
+    """The client library's asyncio flavour: ``job["concurrency"]`` calls in flight on one event loop."""
+    from gateway.aio import connect_from_profile
+
+    async def main() -> dict[str, Any]:
+        latencies: list[float] = []
+        failures: list[str] = []
+        pending = iter(job["args"])
+        async with connect_from_profile(job["profile"], job["user"], endorse_retry=SETTLE_RETRY) as gw:
+            contract = gw.get_network(job["channel"]).get_contract(job["chaincode"])
+
+            async def caller() -> None:
+                for args in pending:  # shared: each caller takes the next call when its last one committed
+                    start = time.perf_counter()
+                    try:
+                        await contract.submit(job["function"], *args)
+                    except Exception as exc:  # noqa: BLE001 - counted and reported
+                        failures.append(str(exc)[:300])
+                        continue
+                    latencies.append(time.perf_counter() - start)
+
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(caller() for _ in range(max(1, min(job["concurrency"], len(job["args"]))))))
+            return {"latencies": latencies, "failures": failures, "wall_s": time.perf_counter() - wall,
+                    "cpu_s": time.process_time() - cpu}
+
+    return asyncio.run(main())
 
 
 def run(jobs: list[Callable[[], None]], concurrency: int) -> dict[str, Any]:
@@ -184,6 +214,8 @@ def main() -> int:
     job = json.load(sys.stdin)
     if job["mode"] == "rest":
         result = run_rest(job)
+    elif job["mode"] == "aio":
+        result = client_jobs_aio(job)
     else:
         jobs, close = client_jobs(job)
         try:

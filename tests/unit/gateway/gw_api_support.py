@@ -96,7 +96,7 @@ class Env:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
-def build(tmp: Path, ca: TestCA, ledger: Any = None) -> Env:
+def build(tmp: Path, ca: TestCA, ledger: Any = None, bid_lane: bool = True) -> Env:
     """The four organisations' apps on one ledger port: the fake ledger unless another is given."""
     ledger = FakeLedger(ca, USERS) if ledger is None else ledger
     fake_ca = FakeCA(ca)
@@ -114,7 +114,7 @@ def build(tmp: Path, ca: TestCA, ledger: Any = None) -> Env:
             return CAClient("https://ca.test", f"ca-{org}", transport=httpx.MockTransport(fake_ca.handler))
 
         app = create_app(profile(org, msp, wallet), ledger=ledger, tokens=store, ca_factory=ca_factory,
-                         registrar=lambda: (admin.cert_pem, signer_from_pem(admin.key_pem)))
+                         registrar=lambda: (admin.cert_pem, signer_from_pem(admin.key_pem)), bid_lane=bid_lane)
         clients[org] = TestClient(app).__enter__()  # one event-loop portal for all requests: fast
     if not isinstance(ledger, FakeLedger):
         return Env(ledger, clients["agg1"], clients["agg2"], clients["dso"], clients["auditor"], tokens, fake_ca)

@@ -61,6 +61,12 @@ class ChainLedger:
     def submit(self, user: str, function: str, *args: str) -> bytes:
         return self._run(EndorseError, user, function, args)
 
+    async def asubmit(self, user: str, function: str, *args: str) -> bytes:
+        return self.submit(user, function, *args)
+
+    async def aclose(self) -> None:
+        pass
+
     def events(self, user: str, checkpoint: Any) -> Any:
         class Empty:
             def __iter__(self):

@@ -98,6 +98,12 @@ class FakeLedger:
     def submit(self, user: str, function: str, *args: str) -> bytes:
         return self._run(EndorseError, user, function, args)
 
+    async def asubmit(self, user: str, function: str, *args: str) -> bytes:
+        return self.submit(user, function, *args)
+
+    async def aclose(self) -> None:
+        pass
+
     def events(self, user: str, checkpoint: Checkpoint | None):
         events = list(self.events_log)
         if checkpoint is not None and checkpoint.block_number is not None:
