@@ -29,6 +29,7 @@ from types import TracebackType
 import grpc
 import grpc.aio
 from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2_grpc
 
 from gateway import proposal as builder
 from gateway.blocks import parse_channel_organizations
@@ -170,7 +171,8 @@ class AsyncProposal:
         return self._steps.digest
 
     @property
-    def _stub(self):  # noqa: ANN202 - the generated stub, made on an aio channel
+    def _stub(self) -> gateway_pb2_grpc.GatewayStub:
+        """The generated stub, made on an aio channel: its calls return awaitables."""
         return self.gateway._steps.stub
 
     async def evaluate(self, target_orgs: Iterable[str] = ()) -> bytes:
