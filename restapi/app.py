@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -64,7 +65,8 @@ def create_app(
 
     The query store (``query_db``, else ``FLEXLEDGER_QUERY_DB``, else a SQLite file in the wallet) is fed
     from the real ledger's blocks; with an injected ``ledger`` it is used only when ``query_db`` is given.
-    ``max_in_flight`` sizes the worker-thread pools the routes run in (requests beyond it wait their turn).
+    ``max_in_flight`` sizes the worker-thread pools the routes run in, and bounds the bids submitted awaited on
+    the event loop (:func:`restapi.state.on_loop`): requests beyond it wait their turn.
     ``bid_lane``: serve ``POST /bids`` ahead of FastAPI's routing (:mod:`restapi.bid_lane`; off only to hold
     the lane's answers to the route's in tests).
     """
@@ -97,6 +99,7 @@ def create_app(
     async def lifespan(_: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = max_in_flight
         state.workers = workers = ThreadPoolExecutor(max_in_flight, thread_name_prefix="ledger")
+        state.loop_slots = asyncio.Semaphore(max_in_flight)
         # one follower per run of the app (a test harness may run the lifespan of one app more than once)
         follower = None
         if state.store is not None:

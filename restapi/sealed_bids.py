@@ -20,7 +20,7 @@ from restapi.auth import Principal
 from restapi.errors import ERROR_RESPONSES, ApiError
 from restapi.models import RevealOut, SealedBidOut
 from restapi.params import PathId
-from restapi.state import AppState, in_worker, require, state_of
+from restapi.state import AppState, in_worker, on_loop, require, state_of
 
 router = APIRouter(responses=ERROR_RESPONSES, tags=["aggregators"])
 Aggregator = Annotated[Principal, Depends(require("aggregator"))]
@@ -52,7 +52,8 @@ async def place_async(state: AppState, who: Principal, bid: BidDocument) -> Bid:
     market is not sealed), so it goes straight to ``PlaceBid`` awaited on the loop, no thread held while it
     commits; the first bid of a market, and every sealed one, take :func:`place` in a worker thread."""
     if bid.market_id is not None and modes_of(state).known(str(bid.market_id)) is False:
-        return Bid.model_validate_json(await state.ledger.asubmit(who.user, "PlaceBid", bid.text))
+        placed = await on_loop(state, lambda: state.ledger.asubmit(who.user, "PlaceBid", bid.text))
+        return Bid.model_validate_json(placed)
     return await in_worker(state, place, state, who, bid)
 
 

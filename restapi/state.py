@@ -42,6 +42,9 @@ class AppState:
     store: QueryStore | None = None
     #: worker threads of the bid route (:func:`in_worker`), made and shut down with each run of the app
     workers: ThreadPoolExecutor | None = None
+    #: how many submits awaited on the event loop may be in flight at once (:func:`on_loop`): the same bound,
+    #: ``max_in_flight``, as the worker threads, made with each run of the app (a semaphore serves one loop)
+    loop_slots: asyncio.Semaphore | None = None
     _roles: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +136,18 @@ async def in_worker(state: AppState, fn: Callable[..., T], *args: Any) -> T:
     gate closure floods. Both pools hold ``max_in_flight`` threads.
     """
     return await asyncio.get_running_loop().run_in_executor(state.workers, functools.partial(fn, *args))
+
+
+async def on_loop(state: AppState, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, a ledger call awaited on the event loop, once fewer than ``max_in_flight`` are in flight.
+
+    Why bound it: a peer's Gateway service refuses calls beyond a limit of its own
+    (``peer.limits.concurrency.gatewayService``), so a flood of bids waits its turn here, as the worker
+    threads' callers do, rather than being handed to the peer all at once."""
+    if state.loop_slots is None:
+        return await call()
+    async with state.loop_slots:
+        return await call()
 
 
 def decode(result: bytes) -> Any:

@@ -69,6 +69,17 @@ class Lane:
 
         return asyncio.run(send())
 
+    def post_at_once(self, contents: list[str], slots: int) -> list[httpx.Response]:
+        """Every body sent at once on one loop, the service allowing ``slots`` submits in flight on it."""
+        headers = {"content-type": "application/json", "authorization": f"Bearer {self.tokens.issue('trader')}"}
+
+        async def send() -> list[httpx.Response]:
+            self.state.loop_slots = asyncio.Semaphore(slots)  # as the app's lifespan makes it, in the loop
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self._app), base_url="http://t") as c:
+                return list(await asyncio.gather(*(c.post("/bids", content=b, headers=headers) for b in contents)))
+
+        return asyncio.run(send())
+
 
 @pytest.fixture()
 def lane(tmp_path: Path, ca: TestCA) -> Iterator[Lane]:
@@ -138,6 +149,29 @@ def test_a_bid_for_an_open_market_whose_gate_has_opened_is_awaited_on_the_event_
     assert lane.post(json.dumps({**BID, "id": "b2"})).status_code == 201
     assert places == [("PlaceBid", False), ("PlaceBid", True)]
     assert [f for _, f, _ in lane.ledger.calls] == ["ReadMarket", "PlaceBid", "PlaceBid"]
+
+
+def test_bids_awaited_on_the_loop_are_no_more_in_flight_than_the_service_allows(lane, monkeypatch):
+    lane.ledger.markets["m1"].update(sealed=False, gate_opens_ms=0)
+    for i in range(12):
+        lane.ledger.devices[f"d{i}"] = {**DEVICE, "id": f"d{i}", "manager": "agg1MSP"}
+    submit = lane.ledger.submit
+    in_flight: list[int] = [0]
+    peak: list[int] = [0]
+
+    async def slow(user: str, function: str, *args: str) -> bytes:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        await asyncio.sleep(0.02)
+        in_flight[0] -= 1
+        return submit(user, function, *args)
+
+    monkeypatch.setattr(lane.ledger, "asubmit", slow)
+    assert lane.post(json.dumps(BID)).status_code == 201  # the service learns that the market is open
+    answers = lane.post_at_once([json.dumps({**BID, "id": f"c{i}", "device": f"d{i}"}) for i in range(12)], slots=3)
+    assert [a.status_code for a in answers] == [201] * 12
+    assert peak[0] == 3, "as many in flight as allowed, and no more"
+    assert {f"c{i}" for i in range(12)} <= set(lane.ledger.bids)
 
 
 REQUESTS: list[tuple[str, Any, str | None]] = [
