@@ -151,10 +151,10 @@ class AsyncContract:
         return await retry.run_async(attempt)
 
 
-class AsyncProposal:
-    """A transaction proposal; ``bytes``/``digest`` are what an offline signer needs."""
+class _Step:
+    """One step of a transaction, awaited: the synchronous step it wraps holds its request and signatures."""
 
-    def __init__(self, gateway: AsyncGateway, steps: Proposal) -> None:
+    def __init__(self, gateway: AsyncGateway, steps: Proposal | Transaction | SubmittedTransaction) -> None:
         self.gateway = gateway
         self._steps = steps
 
@@ -164,11 +164,18 @@ class AsyncProposal:
 
     @property
     def bytes(self) -> bytes:
+        """What an offline signer signs (see :mod:`gateway.offline`), as the synchronous step gives it."""
         return self._steps.bytes
 
     @property
     def digest(self) -> bytes:
         return self._steps.digest
+
+
+class AsyncProposal(_Step):
+    """A transaction proposal; ``bytes``/``digest`` are what an offline signer needs."""
+
+    _steps: Proposal
 
     @property
     def _stub(self) -> gateway_pb2_grpc.GatewayStub:
@@ -226,16 +233,10 @@ class AsyncProposal:
         return groups if len(groups) > 1 else {}
 
 
-class AsyncTransaction:
+class AsyncTransaction(_Step):
     """An endorsed transaction, ready to be sent to the orderers."""
 
-    def __init__(self, gateway: AsyncGateway, steps: Transaction) -> None:
-        self.gateway = gateway
-        self._steps = steps
-
-    @property
-    def transaction_id(self) -> str:
-        return self._steps.transaction_id
+    _steps: Transaction
 
     @property
     def result(self) -> bytes:
@@ -244,14 +245,6 @@ class AsyncTransaction:
     @property
     def endorsing_msps(self) -> list[str]:
         return self._steps.endorsing_msps
-
-    @property
-    def bytes(self) -> bytes:
-        return self._steps.bytes
-
-    @property
-    def digest(self) -> bytes:
-        return self._steps.digest
 
     async def submit(self) -> AsyncSubmittedTransaction:
         request = self._steps.submit_request()
@@ -262,16 +255,10 @@ class AsyncTransaction:
         return AsyncSubmittedTransaction(self.gateway, self._steps.submitted())
 
 
-class AsyncSubmittedTransaction:
+class AsyncSubmittedTransaction(_Step):
     """A transaction the orderers accepted; :meth:`status` awaits its commit."""
 
-    def __init__(self, gateway: AsyncGateway, steps: SubmittedTransaction) -> None:
-        self.gateway = gateway
-        self._steps = steps
-
-    @property
-    def transaction_id(self) -> str:
-        return self._steps.transaction_id
+    _steps: SubmittedTransaction
 
     @property
     def result(self) -> bytes:

@@ -44,7 +44,8 @@ blocks), where the bookmark is the id of the last item returned.
 
 #: Requests the service works on at once. Routes call the blocking Fabric client (a submit waits for the
 #: commit, ~0.5-2 s) from worker threads (anyio's pool for plain ``def`` routes; the bid route's own pool,
-#: :func:`restapi.state.in_worker`; each this size); Starlette's default of 40 threads capped a busy
+#: :func:`restapi.state.in_worker`; each this size), and a bid for a market known to be open is awaited on the
+#: event loop, as many at once (:func:`restapi.state.on_loop`); Starlette's default of 40 threads capped a busy
 #: service at 40 transactions in flight, so every block it could fill held at most 40 and throughput fell behind the
 #: client library's (docs/gateway.md, "Throughput"). A waiting thread costs memory, not CPU.
 DEFAULT_MAX_IN_FLIGHT = 512

@@ -1,9 +1,10 @@
 """``POST /bids`` served ahead of FastAPI's routing: the one route a gate closure floods.
 
-Why: on two cores shared with the peers, CPU per request is throughput. Through FastAPI a bid costs the
-service ~0.8 ms of CPU before any Fabric work (middleware, routing over every route, dependency injection,
-validating the response model again); answered here it costs ~0.4 ms (server CPU per ``POST /bids`` over an
-in-memory ledger, 512 in flight: docs/gateway.md, "Throughput").
+Why: on two cores shared with the peers, CPU per request is throughput. Through FastAPI and a worker thread
+a bid cost the service ~0.8 ms of CPU before any Fabric work (middleware, routing over every route,
+dependency injection, validating the response model again, the thread hand-off); through the lane, awaited
+on the event loop, ~0.3 ms (server CPU per ``POST /bids`` over an in-memory ledger that sleeps like a commit,
+512 in flight: docs/gateway.md, "The bid lane").
 
 The lane answers only what it can answer exactly as the route would: an aggregator already known to the
 service (token and role, no I/O), a JSON body that validates (:class:`restapi.models.BidIn`, the route's own
